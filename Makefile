@@ -1,0 +1,19 @@
+# The whole test suite, as CI runs it: `make test`.
+.PHONY: test demo build fuzz
+
+test:
+	./scripts/test.sh
+
+demo:
+	go run ./cmd/gethelp demo
+
+build:
+	go build -o bin/gethelp ./cmd/gethelp
+
+# Fuzz each parser for a while (not part of `make test`, which replays the
+# checked-in seed corpora).
+FUZZTIME ?= 60s
+fuzz:
+	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./invitations/
+	go test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./session/
+	go test -run=NONE -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./sessionlog/

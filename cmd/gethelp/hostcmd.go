@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/invitations"
+)
+
+const defaultTTL = 6 * time.Hour
+
+// inviteOptions are what host invite and invitations resend share.
+type inviteOptions struct {
+	id           string // resend: the invitation to re-issue
+	ttl          time.Duration
+	ttlExplicit  bool
+	out          string
+	passwordFile string
+	listen       string
+	name         string
+	json         bool
+}
+
+func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSet {
+	fs := m.flags(name, synopsis)
+	fs.DurationVar(&o.ttl, "ttl", 0, "how long the invitation stays open (default 6h, or invitation_ttl in config)")
+	fs.StringVar(&o.out, "out", "", "save the invitation to this file (default ./gethelp-<ID>.gethelp)")
+	fs.StringVar(&o.passwordFile, "password-file", "", "read the password from this file instead of generating one")
+	fs.StringVar(&o.listen, "listen", "", "UDP address to listen on (default all interfaces, an ephemeral port)")
+	fs.StringVar(&o.name, "name", "", "your name as the helper sees it (default display_name in config, or user on host)")
+	fs.BoolVar(&o.json, "json", false, "machine interface: JSON events on stdout, JSON commands on stdin")
+	return fs
+}
+
+// parseInvite parses inviteFlags and notes whether --ttl was given.
+func parseInvite(fs *flag.FlagSet, args []string, o *inviteOptions) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fs.Visit(func(f *flag.Flag) { o.ttlExplicit = o.ttlExplicit || f.Name == "ttl" })
+	return nil
+}
+
+func (m *Main) hostInvite(ctx context.Context, args []string) error {
+	var o inviteOptions
+	fs := m.inviteFlags("host invite", "host invite [--ttl 6h] [--out FILE] [--password-file F] [--listen ADDR] [--name NAME] [--json]", &o)
+	if err := parseInvite(fs, args, &o); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	return m.serve(ctx, o)
+}
+
+// serve creates (or re-issues) an invitation, saves it and waits for the
+// helper.
+func (m *Main) serve(ctx context.Context, o inviteOptions) error {
+	if o.ttlExplicit && o.ttl <= 0 {
+		return fmt.Errorf("--ttl must be positive, got %v", o.ttl)
+	}
+	if !o.ttlExplicit {
+		o.ttl = defaultTTL
+		if m.cfg.InvitationTTL > 0 {
+			o.ttl = time.Duration(m.cfg.InvitationTTL)
+		}
+	}
+	pol, err := loadPolicy(m.Getenv)
+	if err != nil {
+		return err
+	}
+	if o.ttl, err = pol.checkHosting(o.ttl, o.ttlExplicit); err != nil {
+		return policyError{err}
+	}
+	if o.listen == "" {
+		o.listen = m.cfg.Listen
+	}
+	if o.name == "" {
+		o.name = m.cfg.DisplayName
+	}
+	if o.name == "" {
+		o.name = defaultName()
+	}
+	password := ""
+	if o.passwordFile != "" {
+		if password, err = readPasswordFile(o.passwordFile); err != nil {
+			return err
+		}
+	}
+	store := &invitations.Store{Dir: filepath.Join(m.stateDir, "invitations")}
+	var logDir string
+	if m.cfg.SessionLogs == nil || *m.cfg.SessionLogs {
+		logDir = filepath.Join(m.stateDir, "logs")
+	}
+	id := o.id
+	if id == "" {
+		id = invitations.NewID()
+	}
+	file := o.out
+	if file == "" {
+		file = "gethelp-" + id + invitations.FileExtension
+	}
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs
+	}
+
+	out := &jsonOut{w: m.Stdout}
+	h, err := host.New(host.Config{
+		ListenAddr: o.listen,
+		TTL:        o.ttl,
+		HostName:   o.name,
+		Password:   password,
+		ID:         id,
+		File:       file,
+		Store:      store,
+		LogDir:     logDir,
+		PID:        os.Getpid(),
+		Logger:     m.logger,
+		OnEvent: func(e host.Event) {
+			if o.json {
+				out.write(e)
+			} else {
+				m.printHostEvent(e)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	inv := h.Invitation()
+	data, err := inv.Marshal()
+	if err == nil {
+		err = os.WriteFile(file, data, 0o644)
+	}
+	if err != nil {
+		h.Close()
+		store.Update(id, func(r *invitations.Record) error { r.State = invitations.StateCancelled; return nil })
+		return fmt.Errorf("saving the invitation: %w", err)
+	}
+	if o.json {
+		addrs := make([]string, len(inv.Addresses))
+		for i, a := range inv.Addresses {
+			addrs[i] = a.String()
+		}
+		out.write(map[string]any{
+			"type": "invitation", "time": time.Now().UTC(), "id": inv.ID, "file": file,
+			"password": h.Password(), "expires": inv.Expires, "host_name": inv.HostName,
+			"addresses": addrs, "log": h.LogPath(),
+		})
+	} else {
+		fmt.Fprintf(m.Stdout, "Invitation %s saved to %s\n", inv.ID, file)
+		fmt.Fprintf(m.Stdout, "Password: %s\n", h.Password())
+		fmt.Fprintf(m.Stdout, "Give your helper the file and, separately (by phone or another chat), the password.\n")
+		fmt.Fprintf(m.Stdout, "The invitation expires at %s. Close anything private before they connect.\n", inv.Expires.Local().Format("15:04 on Mon 2 Jan"))
+	}
+
+	go readCommands(bufio.NewReader(m.Stdin), o.json, func(c command) {
+		switch c.Type {
+		case "chat":
+			if err := h.Chat(c.Text); err != nil {
+				m.report(out, o.json, err)
+			}
+		case "disconnect":
+			if err := h.Disconnect("the person disconnected"); errors.Is(err, host.ErrNoSession) {
+				m.report(out, o.json, errors.New("no helper is connected; press Ctrl-C to stop waiting"))
+			}
+		case "help":
+			fmt.Fprintln(m.Stderr, terminalHelp)
+		}
+	}, func(err error) { m.report(out, o.json, err) })
+
+	return h.Run(ctx)
+}
+
+// report shows a non-fatal problem.
+func (m *Main) report(out *jsonOut, jsonMode bool, err error) {
+	if jsonMode {
+		out.write(newErrorEvent(err))
+		return
+	}
+	fmt.Fprintf(m.Stderr, "gethelp: %s\n", userMessage(err))
+}
+
+func (m *Main) printHostEvent(e host.Event) {
+	w := m.Stdout
+	switch e.Type {
+	case host.EventWaiting:
+		fmt.Fprintln(w, "Waiting for your helper to connect. Press Ctrl-C to cancel the invitation.")
+	case host.EventConnected:
+		fmt.Fprintf(w, "%s connected from %s. They can see what you share and chat with you.\n%s\n", e.Helper, e.Addr, terminalHelp)
+	case host.EventAuthFailed:
+		fmt.Fprintf(w, "Someone calling themselves %q at %s tried a wrong password (%d attempts left).\n", e.Helper, e.Addr, *e.AttemptsLeft)
+	case host.EventLocked:
+		fmt.Fprintf(w, "The invitation is now locked: %s. Nobody can use it any more.\n", e.Reason)
+	case host.EventBusy:
+		fmt.Fprintf(w, "%q at %s also tried to connect and was told you are busy.\n", e.Helper, e.Addr)
+	case host.EventChat:
+		if !e.Self {
+			fmt.Fprintf(w, "[%s] %s\n", e.From, e.Text)
+		}
+	case host.EventDisconnected:
+		fmt.Fprintf(w, "Disconnected: %s.\n", e.Reason)
+		if e.Log != "" {
+			fmt.Fprintf(w, "Session log: %s (check it with: gethelp log verify %s)\n", e.Log, e.Log)
+		}
+	case host.EventExpired:
+		fmt.Fprintln(w, "The invitation expired before anyone connected.")
+	case host.EventCancelled:
+		fmt.Fprintf(w, "Invitation cancelled: %s.\n", e.Reason)
+	}
+}
+
+func defaultName() string {
+	name := "someone"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		name += " on " + h
+	}
+	return name
+}
+
+// readPasswordFile reads a password from the first line of a file.
+func readPasswordFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the password file: %w", err)
+	}
+	p, _, _ := strings.Cut(string(data), "\n")
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return "", fmt.Errorf("the password file %s is empty", path)
+	}
+	return p, nil
+}

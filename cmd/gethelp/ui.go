@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/sessionlog"
+)
+
+// jsonOut writes one JSON object per line; safe for concurrent use.
+type jsonOut struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (o *jsonOut) write(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"type": "error", "message": err.Error()})
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.w.Write(append(b, '\n'))
+}
+
+// errorEvent is the --json form of a failure.
+type errorEvent struct {
+	Type    string    `json:"type"` // "error"
+	Time    time.Time `json:"time"`
+	Code    string    `json:"code"`
+	Message string    `json:"message"`
+}
+
+func newErrorEvent(err error) errorEvent {
+	return errorEvent{Type: "error", Time: time.Now().UTC(), Code: errorCode(err), Message: userMessage(err)}
+}
+
+// errorCode is the machine-readable name of an error, for --json.
+func errorCode(err error) string {
+	var re *session.RejectError
+	switch {
+	case errors.As(err, &re):
+		return string(re.Code)
+	case errors.Is(err, session.ErrPinMismatch):
+		return "pin_mismatch"
+	case errors.Is(err, session.ErrUnreachable):
+		return "unreachable"
+	case errors.Is(err, invitations.ErrExpired), errors.Is(err, host.ErrExpired):
+		return "expired"
+	case errors.Is(err, host.ErrCancelled):
+		return "cancelled"
+	case errors.Is(err, invitations.ErrMalformed), errors.Is(err, invitations.ErrUnknownVersion):
+		return "invalid_invitation"
+	case errors.Is(err, invitations.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, sessionlog.ErrTampered):
+		return "tampered"
+	case errors.Is(err, errPolicy):
+		return "policy"
+	}
+	return "error"
+}
+
+// errPolicy marks refusals that come from the administrator's policy.
+var errPolicy = errors.New("policy")
+
+type policyError struct{ err error }
+
+func (e policyError) Error() string   { return e.err.Error() }
+func (e policyError) Is(t error) bool { return t == errPolicy }
+
+// userMessage turns an error into one line a person understands.
+func userMessage(err error) string {
+	var re *session.RejectError
+	if errors.As(err, &re) {
+		switch re.Code {
+		case session.RejectBadPassword:
+			msg := "wrong password: the host refused it"
+			if re.AttemptsLeft > 0 {
+				msg += fmt.Sprintf(" (%d more wrong attempts lock the invitation)", re.AttemptsLeft)
+			}
+			return msg + "; check the password with the person who invited you"
+		case session.RejectLocked:
+			return "the invitation is locked after too many wrong passwords; ask the person for a new invitation"
+		case session.RejectBusy:
+			return "busy: the person is already being helped by someone else"
+		case session.RejectExpired:
+			return "the invitation has expired (" + re.Reason + "); ask the person for a new one"
+		case session.RejectCancelled:
+			return "the invitation was cancelled by the person who made it"
+		case session.RejectUnknown:
+			return "the computer that answered is not waiting for this invitation"
+		}
+		return re.Error()
+	}
+	switch {
+	case errors.Is(err, session.ErrPinMismatch):
+		return "the computer that answered is not the one that made this invitation (its key does not match the invitation); nothing was sent to it"
+	case errors.Is(err, invitations.ErrExpired):
+		return strings.TrimPrefix(err.Error(), "invitations: ") + "; ask the person for a new invitation"
+	}
+	msg := err.Error()
+	for _, p := range []string{"session: ", "invitations: ", "host: ", "viewer: ", "sessionlog: "} {
+		msg = strings.TrimPrefix(msg, p)
+		msg = strings.ReplaceAll(msg, ": "+p, ": ")
+	}
+	return msg
+}
+
+// command is one instruction from stdin: a JSON object in --json mode, or a
+// line typed in the terminal.
+type command struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// readCommands reads commands from r until it ends, calling do for each.
+// In JSON mode a line that is not a valid command is reported with bad and
+// skipped. In terminal mode a line is chat, unless it starts with '/'.
+func readCommands(r *bufio.Reader, jsonMode bool, do func(command), bad func(error)) {
+	for {
+		line, err := r.ReadString('\n')
+		line = strings.TrimRight(line, "\r\n")
+		if strings.TrimSpace(line) != "" {
+			if c, perr := parseCommand(line, jsonMode); perr != nil {
+				bad(perr)
+			} else {
+				do(c)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func parseCommand(line string, jsonMode bool) (command, error) {
+	if jsonMode {
+		var c command
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			return c, fmt.Errorf("not a JSON command: %v", err)
+		}
+		switch c.Type {
+		case "chat", "disconnect":
+			return c, nil
+		case "":
+			return c, errors.New(`command has no "type"`)
+		}
+		return c, fmt.Errorf("unknown command type %q (known: chat, disconnect)", c.Type)
+	}
+	if !strings.HasPrefix(line, "/") {
+		return command{Type: "chat", Text: line}, nil
+	}
+	switch f := strings.Fields(line); f[0] {
+	case "/quit", "/disconnect", "/bye":
+		return command{Type: "disconnect"}, nil
+	case "/help":
+		return command{Type: "help"}, nil
+	case "/switch":
+		return command{Type: "switch"}, nil
+	default:
+		return command{}, fmt.Errorf("unknown command %s; type /help", f[0])
+	}
+}
+
+const terminalHelp = "Type a message and press Enter to chat. /quit disconnects."

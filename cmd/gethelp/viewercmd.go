@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/viewer"
+)
+
+func (m *Main) viewerOpen(ctx context.Context, args []string) error {
+	fs := m.flags("viewer open", "viewer open [--password-file F | --password-stdin] [--name NAME] [--json] FILE")
+	passwordFile := fs.String("password-file", "", "read the password from this file")
+	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	name := fs.String("name", "", "your name as the person sees it (default helper_name in config, or user on host)")
+	jsonMode := fs.Bool("json", false, "machine interface: JSON events on stdout, JSON commands on stdin")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	out := &jsonOut{w: m.Stdout}
+	fail := func(err error) error {
+		if *jsonMode {
+			out.write(newErrorEvent(err))
+		}
+		return err
+	}
+
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return fail(fmt.Errorf("reading the invitation: %w", err))
+	}
+	inv, err := invitations.Parse(data)
+	if err != nil {
+		return fail(fmt.Errorf("invitation %s: %w", fs.Arg(0), err))
+	}
+	stdin := bufio.NewReader(m.Stdin)
+	password, err := m.readViewerPassword(stdin, *passwordFile, *passwordStdin, *jsonMode, inv)
+	if err != nil {
+		return fail(err)
+	}
+	if *name == "" {
+		*name = m.cfg.HelperName
+	}
+	if *name == "" {
+		*name = defaultName()
+	}
+	var logDir string
+	if m.cfg.SessionLogs == nil || *m.cfg.SessionLogs {
+		logDir = filepath.Join(m.stateDir, "logs")
+	}
+	if !*jsonMode {
+		fmt.Fprintf(m.Stdout, "Connecting to %s (invitation %s)...\n", inv.HostName, inv.ID)
+	}
+	v, err := viewer.Open(ctx, viewer.Config{
+		Invitation: inv,
+		Password:   password,
+		Name:       *name,
+		LogDir:     logDir,
+		Logger:     m.logger,
+		OnEvent: func(e viewer.Event) {
+			if *jsonMode {
+				out.write(e)
+			} else {
+				m.printViewerEvent(e)
+			}
+		},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	go readCommands(stdin, *jsonMode, func(c command) {
+		switch c.Type {
+		case "chat":
+			if err := v.Chat(c.Text); err != nil {
+				m.report(out, *jsonMode, err)
+			}
+		case "disconnect":
+			v.Disconnect("the helper disconnected")
+		case "help":
+			fmt.Fprintln(m.Stderr, terminalHelp)
+		}
+	}, func(err error) { m.report(out, *jsonMode, err) })
+	if err := v.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// readViewerPassword gets the password: from a file, from stdin's first
+// line, or typed at a terminal without echo. --json never prompts.
+func (m *Main) readViewerPassword(stdin *bufio.Reader, file string, fromStdin, jsonMode bool, inv *invitations.Invitation) (string, error) {
+	switch {
+	case file != "" && fromStdin:
+		return "", errors.New("use either --password-file or --password-stdin, not both")
+	case file != "":
+		return readPasswordFile(file)
+	case fromStdin:
+		line, err := stdin.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("reading the password from stdin: %w", err)
+		}
+		if p := strings.TrimSpace(line); p != "" {
+			return p, nil
+		}
+		return "", errors.New("no password on standard input")
+	}
+	f, ok := m.Stdin.(*os.File)
+	if jsonMode || !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", errors.New("no password given: use --password-file FILE or --password-stdin (or run in a terminal to be asked)")
+	}
+	fmt.Fprintf(m.Stderr, "Password for %s's invitation: ", inv.HostName)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(m.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	if p := strings.TrimSpace(string(b)); p != "" {
+		return p, nil
+	}
+	return "", errors.New("no password typed")
+}
+
+func (m *Main) printViewerEvent(e viewer.Event) {
+	w := m.Stdout
+	switch e.Type {
+	case viewer.EventConnected:
+		fmt.Fprintf(w, "Connected to %s at %s (round trip %.1f ms).\n%s\n", e.Host, e.Addr, e.RTTms, terminalHelp)
+	case viewer.EventChat:
+		if !e.Self {
+			fmt.Fprintf(w, "[%s] %s\n", e.From, e.Text)
+		}
+	case viewer.EventDisconnected:
+		fmt.Fprintf(w, "Disconnected: %s.\n", e.Reason)
+		if e.Log != "" {
+			fmt.Fprintf(w, "Session log: %s\n", e.Log)
+		}
+	}
+}

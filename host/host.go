@@ -1,0 +1,299 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/sessionlog"
+)
+
+// DefaultMaxFailures is how many wrong passwords lock an invitation.
+const DefaultMaxFailures = 5
+
+// Errors returned by Run.
+var (
+	ErrExpired   = errors.New("host: the invitation expired before a helper connected")
+	ErrCancelled = errors.New("host: the invitation was cancelled")
+	ErrNoSession = errors.New("host: no helper is connected")
+)
+
+// Config configures a Host.
+type Config struct {
+	// ListenAddr is the UDP address to listen on; "" means ":0" (every
+	// interface, an ephemeral port).
+	ListenAddr string
+	// TTL is how long the invitation stays open; it must be positive.
+	TTL time.Duration
+	// HostName is the display name shown to the helper; never empty.
+	HostName string
+	// Password in any form (see invitations.CanonicalPassword); "" means
+	// generate one.
+	Password string
+	// ID is the invitation id; "" means a new one. An id the store already
+	// has is re-issued (resend): new key, password and expiry.
+	ID string
+	// File is where the caller saves the invitation, recorded in the store.
+	File string
+	// Store keeps the invitation's record; nil keeps none.
+	Store *invitations.Store
+	// LogDir is where the session log goes; "" writes none.
+	LogDir string
+	// OnEvent receives events, one call at a time; nil ignores them.
+	OnEvent func(Event)
+	// MaxFailures locks the invitation; zero means DefaultMaxFailures.
+	MaxFailures int
+	// StorePoll is how often the store is read for a cancel from another
+	// process; zero means one second.
+	StorePoll time.Duration
+	// PID is recorded in the store while the host waits; zero means none.
+	PID int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Event is something the person should see. It marshals to the --json
+// event schema.
+type Event struct {
+	Type         string    `json:"type"`
+	Time         time.Time `json:"time"`
+	Helper       string    `json:"helper,omitempty"`
+	Addr         string    `json:"addr,omitempty"`
+	From         string    `json:"from,omitempty"`
+	Text         string    `json:"text,omitempty"`
+	Self         bool      `json:"self,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	AttemptsLeft *int      `json:"attempts_left,omitempty"`
+	Log          string    `json:"log,omitempty"`
+}
+
+// Event types.
+const (
+	EventWaiting      = "waiting"
+	EventAuthFailed   = "auth_failed"
+	EventLocked       = "locked"
+	EventBusy         = "busy"
+	EventConnected    = "connected"
+	EventChat         = "chat"
+	EventDisconnected = "disconnected"
+	EventExpired      = "expired"
+	EventCancelled    = "cancelled"
+)
+
+// Host waits for one helper on one invitation.
+type Host struct {
+	cfg      Config
+	inv      *invitations.Invitation
+	password string // canonical
+	display  string // as shown to the person
+	ln       *session.Listener
+	log      *sessionlog.Log // nil when not logging
+	logger   *slog.Logger
+
+	evmu sync.Mutex // serialises OnEvent
+
+	mu       sync.Mutex
+	sess     *session.Conn // guarded by mu; nil while waiting
+	failures int           // guarded by mu
+	locked   bool          // guarded by mu
+}
+
+// New creates the invitation: a fresh key, the listening socket, the
+// candidate addresses. It records the invitation as open in the store.
+func New(cfg Config) (*Host, error) {
+	if cfg.TTL <= 0 {
+		return nil, fmt.Errorf("host: invitation lifetime must be positive, got %v", cfg.TTL)
+	}
+	if cfg.HostName == "" {
+		return nil, errors.New("host: display name is empty")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = DefaultMaxFailures
+	}
+	if cfg.StorePoll <= 0 {
+		cfg.StorePoll = time.Second
+	}
+	if cfg.ListenAddr == "" {
+		cfg.ListenAddr = ":0"
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	display := cfg.Password
+	if display == "" {
+		display = invitations.NewPassword()
+	} else if err := invitations.CheckPassword(display); err != nil {
+		return nil, err
+	}
+	id := cfg.ID
+	if id == "" {
+		id = invitations.NewID()
+	}
+	now := cfg.Now().UTC().Truncate(time.Second)
+	expires := now.Add(cfg.TTL)
+	cert, pin, err := session.NewHostCertificate(expires)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := session.Listen(session.ListenConfig{Addr: cfg.ListenAddr, Certificate: cert, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	inv := &invitations.Invitation{
+		ID:        id,
+		HostName:  cfg.HostName,
+		Created:   now,
+		Expires:   expires,
+		Pin:       pin,
+		Addresses: Candidates(ln.Addr(), InterfaceAddrs()),
+	}
+	if _, err := inv.Marshal(); err != nil { // validates
+		ln.Close()
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	h := &Host{
+		cfg:      cfg,
+		inv:      inv,
+		password: invitations.CanonicalPassword(display),
+		display:  display,
+		ln:       ln,
+		logger:   logger.With("component", "host", "invitation", id),
+	}
+	resend := false
+	if cfg.Store != nil {
+		_, err := cfg.Store.Get(id)
+		resend = err == nil
+		rec := invitations.Record{
+			ID: id, HostName: cfg.HostName, File: cfg.File, Created: now, Expires: expires,
+			State: invitations.StateOpen, PID: cfg.PID, Updated: now,
+		}
+		if err := cfg.Store.Put(rec); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("host: recording the invitation: %w", err)
+		}
+	}
+	if cfg.LogDir != "" {
+		l, err := sessionlog.Open(filepath.Join(cfg.LogDir, sessionlog.FileName(now, id, "")), cfg.Now)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("host: opening the session log: %w", err)
+		}
+		h.log = l
+	}
+	addrs := make([]string, len(inv.Addresses))
+	for i, a := range inv.Addresses {
+		addrs[i] = a.String()
+	}
+	h.record("invitation", map[string]any{
+		"host_name": cfg.HostName, "expires": expires.Format(time.RFC3339), "addresses": addrs,
+		"pin_sha256": fmt.Sprintf("%x", pin), "resend": resend,
+	})
+	return h, nil
+}
+
+// Invitation returns the invitation to save and send. It holds no secret.
+func (h *Host) Invitation() *invitations.Invitation { return h.inv }
+
+// Password returns the password to give the helper over another channel.
+func (h *Host) Password() string { return h.display }
+
+// LogPath returns the session log's path, or "" when not logging.
+func (h *Host) LogPath() string {
+	if h.log == nil {
+		return ""
+	}
+	return h.log.Path()
+}
+
+// Close releases the socket and the log. Call it after Run returns.
+func (h *Host) Close() error {
+	err := h.ln.Close()
+	if h.log != nil {
+		if lerr := h.log.Close(); err == nil {
+			err = lerr
+		}
+	}
+	return err
+}
+
+func (h *Host) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = h.cfg.Now().UTC()
+	}
+	if h.cfg.OnEvent == nil {
+		return
+	}
+	h.evmu.Lock()
+	defer h.evmu.Unlock()
+	h.cfg.OnEvent(e)
+}
+
+// record appends to the session log; a failure to log is reported but does
+// not stop the session.
+func (h *Host) record(event string, attrs map[string]any) {
+	if h.log == nil {
+		return
+	}
+	if err := h.log.Append(event, attrs); err != nil {
+		h.logger.Error("writing the session log", "err", err)
+	}
+}
+
+func (h *Host) setState(st invitations.State) {
+	if h.cfg.Store == nil {
+		return
+	}
+	_, err := h.cfg.Store.Update(h.inv.ID, func(r *invitations.Record) error {
+		if r.State == invitations.StateCancelled && st != invitations.StateCancelled {
+			return nil // a cancel from elsewhere wins
+		}
+		r.State = st
+		if st != invitations.StateOpen {
+			r.PID = 0
+		}
+		r.Updated = h.cfg.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		h.logger.Error("updating the invitation record", "err", err)
+	}
+}
+
+// Chat sends a chat message to the helper.
+func (h *Host) Chat(text string) error {
+	h.mu.Lock()
+	s := h.sess
+	h.mu.Unlock()
+	if s == nil {
+		return ErrNoSession
+	}
+	if err := s.Send(session.Message{Type: session.TypeChat, Text: text, Name: h.cfg.HostName}); err != nil {
+		return err
+	}
+	h.record("chat", map[string]any{"from": h.cfg.HostName, "side": "host", "text": text})
+	h.emit(Event{Type: EventChat, From: h.cfg.HostName, Text: text, Self: true})
+	return nil
+}
+
+// Disconnect ends the running session with reason.
+func (h *Host) Disconnect(reason string) error {
+	h.mu.Lock()
+	s := h.sess
+	h.mu.Unlock()
+	if s == nil {
+		return ErrNoSession
+	}
+	s.Close(reason)
+	return nil
+}

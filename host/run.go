@@ -1,0 +1,275 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
+)
+
+// Run waits for the helper, serves one session and returns when it ends
+// (nil), when ctx is cancelled (nil: the person stopped waiting, and the
+// invitation is cancelled), when the invitation expires unused (ErrExpired)
+// or when it is cancelled from elsewhere (ErrCancelled). Events go to
+// Config.OnEvent as they happen.
+func (h *Host) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if h.cfg.Store != nil {
+		if rec, err := h.cfg.Store.Get(h.inv.ID); err == nil {
+			h.mu.Lock()
+			h.failures = rec.Failures
+			h.locked = rec.State == invitations.StateLocked
+			h.mu.Unlock()
+		}
+	}
+
+	reqs := make(chan *session.Request)
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(acceptDone)
+		for {
+			r, err := h.ln.Accept(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case reqs <- r:
+			case <-ctx.Done():
+				r.Reject(session.RejectCancelled, "the person stopped waiting", 0)
+				return
+			}
+		}
+	}()
+	defer func() { cancel(); <-acceptDone }()
+
+	expiry := time.NewTimer(h.inv.Expires.Sub(h.cfg.Now()))
+	defer expiry.Stop()
+	poll := time.NewTicker(h.cfg.StorePoll)
+	defer poll.Stop()
+
+	stop := make(chan struct{})
+	defer close(stop)
+
+	h.emit(Event{Type: EventWaiting})
+	var msgs <-chan received
+	for {
+		select {
+		case <-ctx.Done():
+			if s := h.current(); s != nil {
+				return h.closeAndDrain(s, msgs, "the person stopped gethelp")
+			}
+			h.setState(invitations.StateCancelled)
+			h.record("cancelled", map[string]any{"reason": "the person stopped waiting"})
+			h.emit(Event{Type: EventCancelled, Reason: "you stopped waiting"})
+			return nil
+
+		case <-expiry.C:
+			if h.current() != nil {
+				continue // the session goes on; only new connections are refused
+			}
+			h.setState(invitations.StateExpired)
+			h.record("expired", nil)
+			h.emit(Event{Type: EventExpired, Reason: "the invitation expired before a helper connected"})
+			return ErrExpired
+
+		case <-poll.C:
+			if !h.cancelledElsewhere() {
+				continue
+			}
+			h.record("cancelled", map[string]any{"reason": "cancelled with gethelp invitations cancel"})
+			h.emit(Event{Type: EventCancelled, Reason: "the invitation was cancelled"})
+			if s := h.current(); s != nil {
+				_ = h.closeAndDrain(s, msgs, "the person cancelled the invitation")
+			}
+			return ErrCancelled
+
+		case r := <-reqs:
+			if s := h.handle(r); s != nil {
+				msgs = pump(s, stop)
+			}
+
+		case m := <-msgs:
+			if m.err != nil {
+				return h.finish(h.current(), m.err)
+			}
+			h.deliver(m.msg)
+		}
+	}
+}
+
+type received struct {
+	msg session.Message
+	err error // the session ended; nothing follows
+}
+
+func (h *Host) current() *session.Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sess
+}
+
+// pump moves the session's messages into a channel Run selects on. It ends
+// after delivering the session's end, or when stop is closed.
+func pump(s *session.Conn, stop <-chan struct{}) <-chan received {
+	out := make(chan received)
+	go func() {
+		for {
+			m, err := s.Receive(context.Background())
+			select {
+			case out <- received{m, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// closeAndDrain closes the session and delivers what the helper sent
+// before the end.
+func (h *Host) closeAndDrain(s *session.Conn, msgs <-chan received, reason string) error {
+	s.Close(reason)
+	for {
+		m := <-msgs
+		if m.err != nil {
+			return h.finish(s, m.err)
+		}
+		h.deliver(m.msg)
+	}
+}
+
+// finish records the end of the session.
+func (h *Host) finish(s *session.Conn, end error) error {
+	reason, by := "disconnected", "host"
+	var ce *session.ClosedError
+	if errors.As(end, &ce) {
+		reason = ce.Reason
+		if ce.ByPeer {
+			by = "helper"
+		}
+	}
+	h.mu.Lock()
+	h.sess = nil
+	h.mu.Unlock()
+	h.setState(invitations.StateUsed)
+	h.record("disconnected", map[string]any{"reason": reason, "by": by})
+	h.emit(Event{Type: EventDisconnected, Reason: reason, Helper: s.PeerName(), Log: h.LogPath()})
+	return nil
+}
+
+func (h *Host) deliver(m session.Message) {
+	switch m.Type {
+	case session.TypeChat:
+		from := h.current().PeerName()
+		h.record("chat", map[string]any{"from": from, "side": "helper", "text": m.Text})
+		h.emit(Event{Type: EventChat, From: from, Text: m.Text})
+	default:
+		h.logger.Debug("ignoring message", "type", m.Type)
+	}
+}
+
+func (h *Host) cancelledElsewhere() bool {
+	if h.cfg.Store == nil {
+		return false
+	}
+	rec, err := h.cfg.Store.Get(h.inv.ID)
+	return err == nil && rec.State == invitations.StateCancelled
+}
+
+// handle applies the invitation's rules to one viewer and returns the new
+// session when it is admitted.
+func (h *Host) handle(r *session.Request) *session.Conn {
+	who := map[string]any{"helper": r.ViewerName, "addr": r.RemoteAddr.String()}
+	h.mu.Lock()
+	locked, busy := h.locked, h.sess != nil
+	h.mu.Unlock()
+	switch {
+	case r.InvitationID != h.inv.ID:
+		r.Reject(session.RejectUnknown, "this computer is not waiting for that invitation", 0)
+		return nil
+	case locked:
+		h.record("refused", merge(who, "reason", "locked"))
+		r.Reject(session.RejectLocked, lockedText, 0)
+		return nil
+	case h.cancelledElsewhere():
+		r.Reject(session.RejectCancelled, "the invitation was cancelled", 0)
+		return nil
+	case !h.cfg.Now().Before(h.inv.Expires):
+		r.Reject(session.RejectExpired, fmt.Sprintf("the invitation expired at %s", h.inv.Expires.Format("2006-01-02 15:04 UTC")), 0)
+		return nil
+	case !r.CheckPassword(h.password):
+		h.failed(r, who)
+		return nil
+	case busy:
+		h.record("refused", merge(who, "reason", "busy"))
+		h.emit(Event{Type: EventBusy, Helper: r.ViewerName, Addr: r.RemoteAddr.String()})
+		r.Reject(session.RejectBusy, "the person is already being helped by someone else", 0)
+		return nil
+	}
+	s, err := r.Accept(h.cfg.HostName)
+	if err != nil {
+		h.logger.Warn("welcoming the helper", "err", err)
+		return nil
+	}
+	h.mu.Lock()
+	h.sess = s
+	h.mu.Unlock()
+	h.setState(invitations.StateUsed)
+	h.record("connected", who)
+	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String()})
+	return s
+}
+
+const lockedText = "this invitation is locked after too many wrong passwords; ask for a new invitation"
+
+func (h *Host) failed(r *session.Request, who map[string]any) {
+	h.mu.Lock()
+	h.failures++
+	n := h.failures
+	h.locked = n >= h.cfg.MaxFailures
+	locked := h.locked
+	h.mu.Unlock()
+	if h.cfg.Store != nil {
+		_, err := h.cfg.Store.Update(h.inv.ID, func(rec *invitations.Record) error {
+			rec.Failures = n
+			if locked {
+				rec.State = invitations.StateLocked
+				rec.PID = 0
+			}
+			rec.Updated = h.cfg.Now().UTC()
+			return nil
+		})
+		if err != nil {
+			h.logger.Error("updating the invitation record", "err", err)
+		}
+	}
+	left := h.cfg.MaxFailures - n
+	h.record("auth_failed", merge(who, "failures", n))
+	h.emit(Event{Type: EventAuthFailed, Helper: r.ViewerName, Addr: r.RemoteAddr.String(), AttemptsLeft: &left})
+	if locked {
+		h.record("locked", map[string]any{"failures": n})
+		h.emit(Event{Type: EventLocked, Reason: fmt.Sprintf("%d wrong passwords: the invitation is locked", n)})
+		r.Reject(session.RejectLocked, lockedText, 0)
+		return
+	}
+	r.Reject(session.RejectBadPassword, "wrong password", left)
+}
+
+func merge(m map[string]any, kv ...any) map[string]any {
+	out := make(map[string]any, len(m)+len(kv)/2)
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test of gethelp, installing what the tests need first.
+# Used by `make test` and by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need; installed only when missing.
+PKGS=()
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "test.sh: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "test.sh: gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n "$unformatted" ]]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+echo "test.sh: go vet"
+go vet ./...
+echo "test.sh: go test -race"
+go test -race -count=1 -timeout 15m ./...

@@ -1,0 +1,220 @@
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+)
+
+// DefaultAttemptTimeout bounds each candidate address's QUIC handshake.
+const DefaultAttemptTimeout = 4 * time.Second
+
+// DialConfig configures Dial.
+type DialConfig struct {
+	// Addresses are the host's candidates, tried in parallel.
+	Addresses []netip.AddrPort
+	// Pin is the SHA-256 of the host's SubjectPublicKeyInfo.
+	Pin [32]byte
+	// InvitationID identifies the invitation to the host.
+	InvitationID string
+	// Password is the invitation's password in canonical form.
+	Password string
+	// Name is the helper's display name, shown to the person.
+	Name string
+	// AttemptTimeout bounds each address's handshake; zero means
+	// DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Dial connects to the host of an invitation: it tries every candidate
+// address at once, keeps the first whose TLS handshake completes with the
+// pinned key, proves the password bound to that connection, and waits for
+// the host's answer.
+//
+// Errors: ErrPinMismatch when a server answered with another key (nothing was
+// sent to it), ErrUnreachable when no address answered, a *RejectError when
+// the host refused (unwrapping to ErrBadPassword, ErrLocked, ErrBusy,
+// ErrExpired, ErrCancelled, ErrUnknownInvitation or ErrPolicy), or the
+// context's error.
+func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Addresses) == 0 {
+		return nil, fmt.Errorf("%w: the invitation lists no address", ErrUnreachable)
+	}
+	qc, err := race(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	c, err := hello(ctx, qc, cfg, logger)
+	if err != nil {
+		_ = qc.CloseWithError(codeBye, "")
+		return nil, err
+	}
+	return c, nil
+}
+
+type attempt struct {
+	addr     netip.AddrPort
+	qc       *quic.Conn
+	err      error
+	mismatch bool
+}
+
+// race dials all candidates in parallel and returns the first connection
+// whose handshake completed with the pinned key.
+func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn, error) {
+	timeout := cfg.AttemptTimeout
+	if timeout <= 0 {
+		timeout = DefaultAttemptTimeout
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan attempt, len(cfg.Addresses))
+	var wg sync.WaitGroup
+	for _, addr := range cfg.Addresses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- dialOne(ctx, addr, cfg.Pin, timeout)
+		}()
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	var winner *quic.Conn
+	var failures []string
+	mismatch := false
+	for a := range results {
+		switch {
+		case a.err == nil && winner == nil:
+			winner = a.qc
+			logger.Info("connected", "addr", a.addr.String())
+			cancel() // stop the others
+		case a.err == nil:
+			_ = a.qc.CloseWithError(codeBye, "another path won")
+		default:
+			mismatch = mismatch || a.mismatch
+			if ctx.Err() == nil || winner == nil {
+				failures = append(failures, fmt.Sprintf("%s: %v", a.addr, shortDialError(a.err)))
+			}
+		}
+	}
+	if winner != nil {
+		return winner, nil
+	}
+	if err := ctx.Err(); err != nil && !mismatch {
+		// The caller's context ended (ours is only cancelled after a win).
+		return nil, err
+	}
+	if mismatch {
+		return nil, ErrPinMismatch
+	}
+	return nil, fmt.Errorf("%w at any of %d addresses (%s): is the person's gethelp still waiting, and is UDP allowed between you?",
+		ErrUnreachable, len(cfg.Addresses), strings.Join(failures, "; "))
+}
+
+func dialOne(ctx context.Context, addr netip.AddrPort, pin [32]byte, timeout time.Duration) attempt {
+	a := attempt{addr: addr}
+	var mu sync.Mutex
+	tlsConf := &tls.Config{
+		ServerName: "gethelp",
+		NextProtos: []string{ALPN},
+		MinVersion: tls.VersionTLS13,
+		// The CA system is not used: the invitation pins the key instead.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("no host certificate")
+			}
+			got := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)
+			if subtle.ConstantTimeCompare(got[:], pin[:]) != 1 {
+				mu.Lock()
+				a.mismatch = true
+				mu.Unlock()
+				return ErrPinMismatch
+			}
+			return nil
+		},
+	}
+	conf := quicConfig()
+	conf.HandshakeIdleTimeout = timeout
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	a.qc, a.err = quic.DialAddr(dctx, addr.String(), tlsConf, conf)
+	mu.Lock()
+	defer mu.Unlock()
+	return a
+}
+
+func shortDialError(err error) string {
+	var idle *quic.IdleTimeoutError
+	var hs *quic.HandshakeTimeoutError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &idle), errors.As(err, &hs):
+		return "no answer"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	return err.Error()
+}
+
+// hello sends the password proof and reads the host's answer.
+func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logger) (*Conn, error) {
+	proof, err := passwordProof(qc.ConnectionState().TLS, cfg.InvitationID, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	st, err := qc.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("session: opening control stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { st.CancelRead(0); st.CancelWrite(0) })
+	defer stop()
+	if _, err := st.Write(preface(ChannelControl)); err != nil {
+		return nil, fmt.Errorf("session: sending hello: %w", err)
+	}
+	var wmu sync.Mutex
+	err = writeMessage(&wmu, st, Message{
+		Type: TypeHello, Version: Version, Invitation: cfg.InvitationID,
+		Name: cfg.Name, Proof: proof, Time: time.Now().UTC(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	f, err := ReadFrame(st, MaxControlFrame)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("session: waiting for the host's answer: %s", closedFrom(err).Reason)
+	}
+	m, err := decodeMessage(f.Payload)
+	if err != nil {
+		return nil, err
+	}
+	switch m.Type {
+	case TypeWelcome:
+		if !stop() {
+			return nil, ctx.Err()
+		}
+		return newConn(qc, st, m.Name, logger.With("remote", qc.RemoteAddr().String())), nil
+	case TypeReject:
+		return nil, &RejectError{Code: m.Code, Reason: m.Text, AttemptsLeft: m.AttemptsLeft}
+	default:
+		return nil, fmt.Errorf("%w: host answered %q to hello", ErrBadFrame, m.Type)
+	}
+}

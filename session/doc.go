@@ -1,0 +1,64 @@
+// Package session is the wire protocol between a gethelp host (the computer
+// being helped) and a viewer (the helper), spoken over QUIC with TLS 1.3.
+//
+// # Transport
+//
+// One QUIC connection per session, ALPN "gethelp/1", TLS 1.3 only. The host
+// presents a self-signed certificate made fresh for each invitation; the
+// viewer accepts the connection only when the SHA-256 of the certificate's
+// SubjectPublicKeyInfo equals the pin in the invitation file. The check runs
+// inside the TLS handshake (tls.Config.VerifyConnection), so a server with
+// another key is refused before the viewer sends a single application byte.
+//
+// # Streams and framing (version 1)
+//
+// Every stream starts with a 4-byte preface: 'G', 'H', the protocol version
+// (1) and the channel number (1 = control). After the preface the stream is a
+// sequence of frames:
+//
+//	+--------+---------------------------+-----------------+
+//	| type 1 | length, uint32 big-endian | payload (length)|
+//	+--------+---------------------------+-----------------+
+//
+// Frame type 1 carries one JSON-encoded Message. A frame longer than the
+// channel's limit (64 KiB on the control channel), an unknown frame type, a
+// bad preface or a payload that is not a valid Message closes the session
+// with application error code 1 (protocol error) and a logged reason; it
+// never crashes the host.
+//
+// The control channel is the one bidirectional stream the viewer opens
+// first. It carries the handshake, then chat and control messages in order.
+// Chat shares the control stream on purpose: a goodbye can never overtake a
+// message sent before it, so disconnecting loses no chat. Bulk channels
+// (screen, files) get streams of their own so they never hold chat up.
+//
+// # Handshake and the password proof
+//
+// The viewer's first frame is a "hello" with the invitation id, its display
+// name and a proof:
+//
+//	key   = HKDF-SHA256(secret = canonical password, salt = "gethelp/1 password", info = invitation id)
+//	bind  = TLS exporter, label "EXPORTER-gethelp-password-proof", context = invitation id, 32 bytes
+//	proof = HMAC-SHA256(key, "gethelp/1 viewer proof" || bind)
+//
+// The password itself never crosses the wire. The exporter value is unique to
+// this TLS connection (channel binding in the style of RFC 9266), so a proof
+// is useless on any other connection, and only the pinned host ever sees it.
+// A low-entropy password would be guessable offline from a proof, which is
+// why the proof goes only to the host, which knows the password anyway; an
+// on-path attacker sees only TLS ciphertext. The host sends nothing derived
+// from the password, ever.
+//
+// The host answers "welcome" or "reject" with a code: bad_password (with
+// attempts_left), locked, busy, expired, cancelled, unknown_invitation.
+// Counting failures and deciding what to answer is the host's policy; this
+// package only carries it (see Request).
+//
+// # Ending a session
+//
+// Either side sends a "bye" message with a reason on the control stream and
+// closes its sending side; the peer, having read every message before the
+// bye, closes the QUIC connection with application error code 0. A viewer
+// or host that vanishes is noticed by QUIC's idle timeout (60 s); keep-alive
+// PINGs every 20 s keep an idle session open at a cost of a few dozen bytes.
+package session

@@ -1,0 +1,248 @@
+package session
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+)
+
+const (
+	keepAlivePeriod = 20 * time.Second
+	maxIdleTimeout  = 60 * time.Second
+	helloTimeout    = 10 * time.Second
+)
+
+// ListenConfig configures Listen.
+type ListenConfig struct {
+	// Addr is the UDP address to listen on, e.g. ":0" or "127.0.0.1:0".
+	Addr string
+	// Certificate is the host certificate whose key the invitation pins.
+	Certificate tls.Certificate
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Listener accepts viewers on one UDP socket.
+type Listener struct {
+	udp    *net.UDPConn
+	tr     *quic.Transport
+	ql     *quic.Listener
+	logger *slog.Logger
+
+	reqs   chan *Request
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the listener starts
+}
+
+// Listen opens the UDP socket and starts accepting QUIC connections. The
+// socket is shared through a quic.Transport so that later STUN and
+// hole-punching traffic can use the same port.
+func Listen(cfg ListenConfig) (*Listener, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ua, err := net.ResolveUDPAddr("udp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("session: listen address %q: %w", cfg.Addr, err)
+	}
+	udp, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("session: listening on %s: %w", cfg.Addr, err)
+	}
+	tr := &quic.Transport{Conn: udp}
+	tlsConf := &tls.Config{
+		Certificates: []tls.Certificate{cfg.Certificate},
+		NextProtos:   []string{ALPN},
+		MinVersion:   tls.VersionTLS13,
+	}
+	ql, err := tr.Listen(tlsConf, quicConfig())
+	if err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("session: starting QUIC: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Listener{udp: udp, tr: tr, ql: ql, logger: logger, reqs: make(chan *Request), ctx: ctx, cancel: cancel}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l, nil
+}
+
+func quicConfig() *quic.Config {
+	return &quic.Config{
+		KeepAlivePeriod:       keepAlivePeriod,
+		MaxIdleTimeout:        maxIdleTimeout,
+		MaxIncomingStreams:    16,
+		MaxIncomingUniStreams: 16,
+	}
+}
+
+// Addr is the address the socket is bound to (its IP may be unspecified).
+func (l *Listener) Addr() netip.AddrPort {
+	return l.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Accept returns the next viewer that has completed TLS and sent its hello.
+// It returns an error wrapping net.ErrClosed once the listener is closed.
+func (l *Listener) Accept(ctx context.Context) (*Request, error) {
+	select {
+	case r := <-l.reqs:
+		return r, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-l.ctx.Done():
+		return nil, fmt.Errorf("session: listener closed: %w", net.ErrClosed)
+	}
+}
+
+// Close stops accepting, closes the socket and waits for the listener's
+// goroutines. Sessions accepted from it share its socket, so close them
+// first (Conn.Close) if the peer should hear a goodbye.
+func (l *Listener) Close() error {
+	l.cancel()
+	err := l.ql.Close()
+	l.wg.Wait()
+	l.tr.Close()
+	return err
+}
+
+func (l *Listener) acceptLoop() {
+	defer l.wg.Done()
+	for {
+		qc, err := l.ql.Accept(l.ctx)
+		if err != nil {
+			return
+		}
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			l.handshake(qc)
+		}()
+	}
+}
+
+// handshake reads the viewer's hello and queues the request.
+func (l *Listener) handshake(qc *quic.Conn) {
+	log := l.logger.With("remote", qc.RemoteAddr().String())
+	ctx, cancel := context.WithTimeout(l.ctx, helloTimeout)
+	defer cancel()
+	fail := func(code quic.ApplicationErrorCode, err error) {
+		log.Info("dropping connection before hello", "err", err)
+		_ = qc.CloseWithError(code, err.Error())
+	}
+	st, err := qc.AcceptStream(ctx)
+	if err != nil {
+		// Usually a viewer that raced several addresses and chose another.
+		fail(codeBye, fmt.Errorf("no control stream: %w", err))
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { st.CancelRead(0) })
+	defer stop()
+	ch, err := readPreface(st)
+	if err != nil {
+		fail(codeProtocol, err)
+		return
+	}
+	if ch != ChannelControl {
+		fail(codeProtocol, fmt.Errorf("%w: first stream is channel %d, not control", ErrBadPreface, ch))
+		return
+	}
+	f, err := ReadFrame(st, MaxControlFrame)
+	if err != nil {
+		fail(codeProtocol, err)
+		return
+	}
+	m, err := decodeMessage(f.Payload)
+	if err == nil && (m.Type != TypeHello || m.Version != Version || m.Invitation == "" || len(m.Proof) != 32) {
+		err = fmt.Errorf("%w: first message is not a valid version %d hello", ErrBadFrame, Version)
+	}
+	if err != nil {
+		fail(codeProtocol, err)
+		return
+	}
+	if !stop() {
+		fail(codeBye, errors.New("hello timed out"))
+		return
+	}
+	r := &Request{
+		InvitationID: m.Invitation,
+		ViewerName:   m.Name,
+		RemoteAddr:   qc.RemoteAddr(),
+		qc:           qc,
+		ctrl:         st,
+		proof:        m.Proof,
+		l:            l,
+	}
+	select {
+	case l.reqs <- r:
+	case <-l.ctx.Done():
+		_ = qc.CloseWithError(codeBye, "host stopped")
+	}
+}
+
+// Request is a viewer that has sent its hello and waits for the host's
+// answer. The host must call exactly one of Accept or Reject.
+type Request struct {
+	InvitationID string   // as the viewer sent it
+	ViewerName   string   // the viewer's claim; not verified
+	RemoteAddr   net.Addr // the viewer's UDP address
+
+	qc    *quic.Conn
+	ctrl  *quic.Stream
+	proof []byte
+	l     *Listener
+}
+
+// CheckPassword reports whether the viewer's proof matches password
+// (canonical form) on this very connection. It compares in constant time.
+func (r *Request) CheckPassword(password string) bool {
+	want, err := passwordProof(r.qc.ConnectionState().TLS, r.InvitationID, password)
+	if err != nil {
+		return false
+	}
+	return hmac.Equal(want, r.proof)
+}
+
+// Reject refuses the viewer with code and a human-readable reason, then
+// closes its connection once the viewer has read the answer (or after a
+// short grace). It does not block.
+func (r *Request) Reject(code RejectCode, reason string, attemptsLeft int) {
+	err := writeMessage(new(sync.Mutex), r.ctrl, Message{
+		Type: TypeReject, Code: code, Text: reason, AttemptsLeft: attemptsLeft, Time: time.Now().UTC(),
+	})
+	_ = r.ctrl.Close()
+	if err != nil {
+		_ = r.qc.CloseWithError(codeRejected, string(code))
+		return
+	}
+	r.l.wg.Add(1)
+	go func() {
+		defer r.l.wg.Done()
+		select {
+		case <-r.qc.Context().Done():
+		case <-time.After(byeGrace):
+		case <-r.l.ctx.Done():
+		}
+		_ = r.qc.CloseWithError(codeRejected, string(code))
+	}()
+}
+
+// Accept welcomes the viewer, announcing hostName, and returns the session.
+func (r *Request) Accept(hostName string) (*Conn, error) {
+	err := writeMessage(new(sync.Mutex), r.ctrl, Message{Type: TypeWelcome, Name: hostName, Time: time.Now().UTC()})
+	if err != nil {
+		_ = r.qc.CloseWithError(codeBye, "host failed to answer")
+		return nil, err
+	}
+	return newConn(r.qc, r.ctrl, r.ViewerName, r.l.logger.With("remote", r.RemoteAddr.String())), nil
+}

@@ -1,0 +1,197 @@
+package viewer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/sessionlog"
+)
+
+// Config configures Open.
+type Config struct {
+	Invitation *invitations.Invitation
+	// Password as typed; it is put in canonical form here.
+	Password string
+	// Name is the helper's display name.
+	Name string
+	// LogDir is where the helper's session log goes; "" writes none.
+	LogDir string
+	// OnEvent receives events, one call at a time; nil ignores them.
+	OnEvent func(Event)
+	// AttemptTimeout bounds each address; zero means the session default.
+	AttemptTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Event is something the helper should see; it marshals to the --json
+// event schema.
+type Event struct {
+	Type   string    `json:"type"`
+	Time   time.Time `json:"time"`
+	Host   string    `json:"host,omitempty"`
+	Addr   string    `json:"addr,omitempty"`
+	From   string    `json:"from,omitempty"`
+	Text   string    `json:"text,omitempty"`
+	Self   bool      `json:"self,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	RTTms  float64   `json:"rtt_ms,omitempty"`
+	Log    string    `json:"log,omitempty"`
+}
+
+// Event types.
+const (
+	EventConnected    = "connected"
+	EventChat         = "chat"
+	EventDisconnected = "disconnected"
+)
+
+// Viewer is a connected helper.
+type Viewer struct {
+	cfg    Config
+	conn   *session.Conn
+	log    *sessionlog.Log
+	logger *slog.Logger
+	evmu   sync.Mutex
+}
+
+// Open checks the invitation's expiry, connects and authenticates. Errors
+// are those of session.Dial, or one wrapping invitations.ErrExpired.
+func Open(ctx context.Context, cfg Config) (*Viewer, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "viewer", "invitation", cfg.Invitation.ID)
+	inv := cfg.Invitation
+	if err := inv.CheckExpiry(cfg.Now()); err != nil {
+		return nil, err
+	}
+	conn, err := session.Dial(ctx, session.DialConfig{
+		Addresses:      inv.Addresses,
+		Pin:            inv.Pin,
+		InvitationID:   inv.ID,
+		Password:       invitations.CanonicalPassword(cfg.Password),
+		Name:           cfg.Name,
+		AttemptTimeout: cfg.AttemptTimeout,
+		Logger:         logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	v := &Viewer{cfg: cfg, conn: conn, logger: logger}
+	if cfg.LogDir != "" {
+		now := cfg.Now()
+		l, err := sessionlog.Open(filepath.Join(cfg.LogDir, sessionlog.FileName(now, inv.ID, "helper")), cfg.Now)
+		if err != nil {
+			conn.Close("the helper's gethelp could not write its log")
+			return nil, err
+		}
+		v.log = l
+	}
+	v.record("connected", map[string]any{"host": conn.PeerName(), "addr": conn.RemoteAddr().String(), "as": cfg.Name})
+	v.emit(Event{Type: EventConnected, Host: conn.PeerName(), Addr: conn.RemoteAddr().String(), RTTms: ms(conn.RTT())})
+	return v, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (v *Viewer) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = v.cfg.Now().UTC()
+	}
+	if v.cfg.OnEvent == nil {
+		return
+	}
+	v.evmu.Lock()
+	defer v.evmu.Unlock()
+	v.cfg.OnEvent(e)
+}
+
+func (v *Viewer) record(event string, attrs map[string]any) {
+	if v.log == nil {
+		return
+	}
+	if err := v.log.Append(event, attrs); err != nil {
+		v.logger.Error("writing the session log", "err", err)
+	}
+}
+
+// HostName is the name the host announced.
+func (v *Viewer) HostName() string { return v.conn.PeerName() }
+
+// LogPath returns the helper's session log path, or "".
+func (v *Viewer) LogPath() string {
+	if v.log == nil {
+		return ""
+	}
+	return v.log.Path()
+}
+
+// Chat sends a chat message to the person.
+func (v *Viewer) Chat(text string) error {
+	if err := v.conn.Send(session.Message{Type: session.TypeChat, Text: text, Name: v.cfg.Name}); err != nil {
+		return err
+	}
+	v.record("chat", map[string]any{"from": v.cfg.Name, "side": "helper", "text": text})
+	v.emit(Event{Type: EventChat, From: v.cfg.Name, Text: text, Self: true})
+	return nil
+}
+
+// Disconnect ends the session; Run then returns.
+func (v *Viewer) Disconnect(reason string) {
+	if reason == "" {
+		reason = "the helper disconnected"
+	}
+	v.conn.Close(reason)
+}
+
+// Run delivers the session's events until it ends, then returns nil (or
+// ctx's error, after disconnecting). It closes the log.
+func (v *Viewer) Run(ctx context.Context) error {
+	defer func() {
+		if v.log != nil {
+			v.log.Close()
+		}
+	}()
+	for {
+		m, err := v.conn.Receive(ctx)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			v.conn.Close("the helper closed gethelp")
+			v.end(v.conn.Err())
+			return err
+		}
+		if err != nil {
+			v.end(err)
+			return nil
+		}
+		if m.Type == session.TypeChat {
+			v.record("chat", map[string]any{"from": v.conn.PeerName(), "side": "host", "text": m.Text})
+			v.emit(Event{Type: EventChat, From: v.conn.PeerName(), Text: m.Text})
+		}
+	}
+}
+
+func (v *Viewer) end(err error) {
+	reason, by := "disconnected", "helper"
+	var ce *session.ClosedError
+	if errors.As(err, &ce) {
+		reason = ce.Reason
+		if ce.ByPeer {
+			by = "host"
+		}
+	}
+	v.record("disconnected", map[string]any{"reason": reason, "by": by})
+	v.emit(Event{Type: EventDisconnected, Reason: reason, Log: v.LogPath()})
+}
