@@ -121,7 +121,14 @@ func (s *syncBuffer) String() string {
 
 func (e *env) start(args ...string) *proc {
 	e.t.Helper()
-	cmd := exec.Command(binary, args...)
+	return e.startCmd(binary, args...)
+}
+
+// startCmd starts a program (gethelp, or a wrapper that runs it) whose
+// stdout carries gethelp's JSON events.
+func (e *env) startCmd(name string, args ...string) *proc {
+	e.t.Helper()
+	cmd := exec.Command(name, args...)
 	cmd.Env = e.vars
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
