@@ -10,6 +10,7 @@ import (
 
 	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/sessionlog"
 )
 
@@ -51,6 +52,13 @@ type Config struct {
 	// StorePoll is how often the store is read for a cancel from another
 	// process; zero means one second.
 	StorePoll time.Duration
+	// Source is the screen to share; nil shares none (chat only).
+	Source Source
+	// Level is the starting bandwidth level; either side may change it.
+	Level screen.Level
+	// Monitor, when >= 0, shares only that monitor of the source and the
+	// helper cannot pick another; -1 lets the helper choose (all at first).
+	Monitor int
 	// PID is recorded in the store while the host waits; zero means none.
 	PID int
 	// Now is the clock; nil means time.Now.
@@ -72,6 +80,10 @@ type Event struct {
 	Reason       string    `json:"reason,omitempty"`
 	AttemptsLeft *int      `json:"attempts_left,omitempty"`
 	Log          string    `json:"log,omitempty"`
+	Level        string    `json:"level,omitempty"`
+	Paused       *bool     `json:"paused,omitempty"`
+	ScreenBytes  int64     `json:"screen_bytes,omitempty"`
+	Updates      int       `json:"updates,omitempty"`
 }
 
 // Event types.
@@ -85,6 +97,8 @@ const (
 	EventDisconnected = "disconnected"
 	EventExpired      = "expired"
 	EventCancelled    = "cancelled"
+	EventBandwidth    = "bandwidth"
+	EventSharing      = "sharing"
 )
 
 // Host waits for one helper on one invitation.
@@ -101,6 +115,7 @@ type Host struct {
 
 	mu       sync.Mutex
 	sess     *session.Conn // guarded by mu; nil while waiting
+	share    *shareRun     // guarded by mu; nil when not sharing
 	failures int           // guarded by mu
 	locked   bool          // guarded by mu
 }

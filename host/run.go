@@ -8,6 +8,7 @@ import (
 
 	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/screen"
 )
 
 // Run waits for the helper, serves one session and returns when it ends
@@ -158,10 +159,16 @@ func (h *Host) finish(s *session.Conn, end error) error {
 	}
 	h.mu.Lock()
 	h.sess = nil
+	sr := h.share
+	h.share = nil
 	h.mu.Unlock()
+	var stats ShareStats
+	if sr != nil {
+		stats = sr.stop()
+	}
 	h.setState(invitations.StateUsed)
-	h.record("disconnected", map[string]any{"reason": reason, "by": by})
-	h.emit(Event{Type: EventDisconnected, Reason: reason, Helper: s.PeerName(), Log: h.LogPath()})
+	h.record("disconnected", map[string]any{"reason": reason, "by": by, "screen_bytes": stats.Bytes, "updates": stats.Updates})
+	h.emit(Event{Type: EventDisconnected, Reason: reason, Helper: s.PeerName(), Log: h.LogPath(), ScreenBytes: stats.Bytes, Updates: stats.Updates})
 	return nil
 }
 
@@ -171,8 +178,35 @@ func (h *Host) deliver(m session.Message) {
 		from := h.current().PeerName()
 		h.record("chat", map[string]any{"from": from, "side": "helper", "text": m.Text})
 		h.emit(Event{Type: EventChat, From: from, Text: m.Text})
+	case session.TypeScreenAck:
+		h.toSharer(shareCmd{ack: m.Seq})
+	case session.TypeMonitor:
+		if m.Monitor != nil && h.cfg.Monitor < 0 {
+			h.toSharer(shareCmd{monitor: m.Monitor})
+		}
+	case session.TypeBandwidth:
+		lv, err := screen.ParseLevel(m.Level)
+		if err != nil {
+			h.logger.Info("ignoring bandwidth request", "err", err)
+			return
+		}
+		h.mu.Lock()
+		h.cfg.Level = lv
+		h.mu.Unlock()
+		h.toSharer(shareCmd{level: &lv})
+		h.record("bandwidth", map[string]any{"level": lv.String(), "by": "helper"})
+		h.emit(Event{Type: EventBandwidth, Level: lv.String(), Helper: h.current().PeerName()})
 	default:
 		h.logger.Debug("ignoring message", "type", m.Type)
+	}
+}
+
+func (h *Host) toSharer(cmd shareCmd) {
+	h.mu.Lock()
+	sr := h.share
+	h.mu.Unlock()
+	if sr != nil {
+		sr.command(cmd)
 	}
 }
 
@@ -219,8 +253,10 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 		h.logger.Warn("welcoming the helper", "err", err)
 		return nil
 	}
+	sr := h.startSharing(s)
 	h.mu.Lock()
 	h.sess = s
+	h.share = sr
 	h.mu.Unlock()
 	h.setState(invitations.StateUsed)
 	h.record("connected", who)

@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need; installed only when missing.
-PKGS=()
+#   xvfb                 a real X server for the X11 capture tests
+#   chromium             headless browser for the web UI tests
+#   fonts-dejavu-core    so pages render text in screenshots
+PKGS=(xvfb chromium fonts-dejavu-core)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -70,6 +70,21 @@ func (c *Conn) RemoteAddr() net.Addr { return c.qc.RemoteAddr() }
 // RTT is the smoothed round-trip time QUIC measures.
 func (c *Conn) RTT() time.Duration { return c.qc.ConnectionStats().SmoothedRTT }
 
+// Stats is what QUIC knows about the path, for quality reports.
+type Stats struct {
+	RTT           time.Duration // smoothed
+	BytesSent     uint64        // UDP payload bytes, retransmissions included
+	BytesReceived uint64
+	PacketsSent   uint64
+	PacketsLost   uint64
+}
+
+// Stats returns the connection's counters so far.
+func (c *Conn) Stats() Stats {
+	s := c.qc.ConnectionStats()
+	return Stats{RTT: s.SmoothedRTT, BytesSent: s.BytesSent, BytesReceived: s.BytesReceived, PacketsSent: s.PacketsSent, PacketsLost: s.PacketsLost}
+}
+
 // Done is closed when the session has ended; Err then says how.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 

@@ -20,17 +20,37 @@
 //	| type 1 | length, uint32 big-endian | payload (length)|
 //	+--------+---------------------------+-----------------+
 //
-// Frame type 1 carries one JSON-encoded Message. A frame longer than the
-// channel's limit (64 KiB on the control channel), an unknown frame type, a
-// bad preface or a payload that is not a valid Message closes the session
-// with application error code 1 (protocol error) and a logged reason; it
-// never crashes the host.
+// Frame type 1 carries one JSON-encoded Message; frame type 2 carries one
+// opaque payload of a bulk channel. A frame longer than the channel's limit
+// (64 KiB on the control channel, 64 MiB on the screen channel), an unknown
+// frame type, a bad preface or a payload that is not a valid Message closes
+// the session with application error code 1 (protocol error) and a logged
+// reason; it never crashes the host.
 //
 // The control channel is the one bidirectional stream the viewer opens
 // first. It carries the handshake, then chat and control messages in order.
 // Chat shares the control stream on purpose: a goodbye can never overtake a
 // message sent before it, so disconnecting loses no chat. Bulk channels
-// (screen, files) get streams of their own so they never hold chat up.
+// (screen, files) get unidirectional streams of their own so they never
+// hold chat, consent or input up.
+//
+// # Screen sharing
+//
+// The host opens channel 2 (screen) after the welcome. Each frame's payload
+// is a 12-byte header, the update's sequence number (uint32, from 1) and
+// the capture time (int64 Unix nanoseconds, both big-endian), followed by
+// one update of the session/screen codec. The viewer applies it and answers
+// "screen_ack" with the sequence number on the control channel; the host
+// keeps at most two updates unacknowledged and captures the next only when
+// there is room, so a slow link never queues stale frames (the source's
+// damage accumulates and goes out as one fresh update).
+//
+// Small screen messages travel on the control channel as JSON: "pointer"
+// (x, y, visible) and "cursor" (a shape, sent once per shape), so moving the
+// mouse costs no screen bytes; "monitors" (the host's monitors and the one
+// shown); "monitor" (the viewer asks for one, -1 for all); "bandwidth"
+// (level: low, medium, high, full; either side, the host echoes what it
+// applies); "sharing" (paused: true while the person has paused sharing).
 //
 // # Handshake and the password proof
 //

@@ -15,13 +15,16 @@ const ALPN = "gethelp/1"
 
 // Channel numbers, written in the stream preface.
 const (
-	ChannelControl byte = 1
+	ChannelControl byte = 1 // bidirectional: handshake, control, chat
+	ChannelScreen  byte = 2 // host to viewer: screen updates
 )
 
 // Frame types.
 const (
 	// FrameMessage carries one JSON-encoded Message.
 	FrameMessage byte = 1
+	// FrameData carries one opaque payload of a bulk channel.
+	FrameData byte = 2
 )
 
 // MaxControlFrame is the largest payload accepted on the control channel.
@@ -65,7 +68,7 @@ func ReadFrame(r io.Reader, max int) (Frame, error) {
 		return Frame{}, err
 	}
 	f := Frame{Type: hdr[0]}
-	if f.Type != FrameMessage {
+	if f.Type != FrameMessage && f.Type != FrameData {
 		return Frame{}, fmt.Errorf("%w: unknown frame type %d", ErrBadFrame, f.Type)
 	}
 	n := binary.BigEndian.Uint32(hdr[1:5])

@@ -13,6 +13,15 @@ const (
 	TypeReject  = "reject"
 	TypeChat    = "chat"
 	TypeBye     = "bye"
+
+	// Screen sharing.
+	TypeScreenAck = "screen_ack" // viewer: update Seq is applied
+	TypeBandwidth = "bandwidth"  // either side: Level is the new setting
+	TypeMonitors  = "monitors"   // host: the monitors it can share
+	TypeMonitor   = "monitor"    // viewer: show Monitor (-1: all)
+	TypePointer   = "pointer"    // host: the pointer is at X, Y
+	TypeCursor    = "cursor"     // host: the pointer's new shape
+	TypeSharing   = "sharing"    // host: Paused says whether sharing is paused
 )
 
 // MaxChatText is the longest chat message, in bytes, that Send accepts.
@@ -40,6 +49,36 @@ type Message struct {
 
 	// chat (the text), reject and bye (a human-readable reason)
 	Text string `json:"text,omitempty"`
+
+	Seq      uint32         `json:"seq,omitempty"`      // screen_ack
+	Level    string         `json:"level,omitempty"`    // bandwidth
+	Monitors []MonitorInfo  `json:"monitors,omitempty"` // monitors
+	Monitor  *int           `json:"monitor,omitempty"`  // monitor, monitors (the one shown; -1: all)
+	X        int            `json:"x,omitempty"`        // pointer
+	Y        int            `json:"y,omitempty"`        // pointer
+	Visible  bool           `json:"visible,omitempty"`  // pointer
+	Cursor   *CursorMessage `json:"cursor,omitempty"`   // cursor
+	Paused   bool           `json:"paused,omitempty"`   // sharing
+}
+
+// MonitorInfo describes one monitor of the host, in screen pixels.
+type MonitorInfo struct {
+	Name    string `json:"name"`
+	X       int    `json:"x"`
+	Y       int    `json:"y"`
+	W       int    `json:"w"`
+	H       int    `json:"h"`
+	Primary bool   `json:"primary,omitempty"`
+}
+
+// CursorMessage is a pointer shape: W*H pixels of non-premultiplied RGBA.
+type CursorMessage struct {
+	Serial uint32 `json:"serial"`
+	W      int    `json:"w"`
+	H      int    `json:"h"`
+	HotX   int    `json:"hot_x"`
+	HotY   int    `json:"hot_y"`
+	RGBA   []byte `json:"rgba"`
 }
 
 func decodeMessage(p []byte) (Message, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/sessionlog"
 )
 
@@ -45,6 +46,20 @@ type Event struct {
 	Reason string    `json:"reason,omitempty"`
 	RTTms  float64   `json:"rtt_ms,omitempty"`
 	Log    string    `json:"log,omitempty"`
+
+	// Screen sharing.
+	Seq       uint32                `json:"seq,omitempty"`
+	W         int                   `json:"w,omitempty"`
+	H         int                   `json:"h,omitempty"`
+	Bytes     int                   `json:"bytes,omitempty"`
+	LatencyMs float64               `json:"latency_ms,omitempty"`
+	Path      string                `json:"path,omitempty"`
+	Level     string                `json:"level,omitempty"`
+	Paused    *bool                 `json:"paused,omitempty"`
+	Monitors  []session.MonitorInfo `json:"monitors,omitempty"`
+	Monitor   *int                  `json:"monitor,omitempty"`
+	X         int                   `json:"x,omitempty"`
+	Y         int                   `json:"y,omitempty"`
 }
 
 // Event types.
@@ -61,6 +76,7 @@ type Viewer struct {
 	log    *sessionlog.Log
 	logger *slog.Logger
 	evmu   sync.Mutex
+	fb     framebuffer
 }
 
 // Open checks the invitation's expiry, connects and authenticates. Errors
@@ -91,6 +107,8 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 		return nil, err
 	}
 	v := &Viewer{cfg: cfg, conn: conn, logger: logger}
+	v.fb.dec = screen.NewDecoder()
+	v.fb.subs = make(map[chan ScreenUpdate]struct{})
 	if cfg.LogDir != "" {
 		now := cfg.Now()
 		l, err := sessionlog.Open(filepath.Join(cfg.LogDir, sessionlog.FileName(now, inv.ID, "helper")), cfg.Now)
@@ -165,6 +183,10 @@ func (v *Viewer) Run(ctx context.Context) error {
 			v.log.Close()
 		}
 	}()
+	screenCtx, stopScreen := context.WithCancel(ctx)
+	screenDone := make(chan struct{})
+	go func() { defer close(screenDone); v.receiveScreen(screenCtx) }()
+	defer func() { stopScreen(); <-screenDone }()
 	for {
 		m, err := v.conn.Receive(ctx)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -176,10 +198,25 @@ func (v *Viewer) Run(ctx context.Context) error {
 			v.end(err)
 			return nil
 		}
-		if m.Type == session.TypeChat {
-			v.record("chat", map[string]any{"from": v.conn.PeerName(), "side": "host", "text": m.Text})
-			v.emit(Event{Type: EventChat, From: v.conn.PeerName(), Text: m.Text})
-		}
+		v.deliver(m)
+	}
+}
+
+func (v *Viewer) deliver(m session.Message) {
+	switch m.Type {
+	case session.TypeChat:
+		v.record("chat", map[string]any{"from": v.conn.PeerName(), "side": "host", "text": m.Text})
+		v.emit(Event{Type: EventChat, From: v.conn.PeerName(), Text: m.Text})
+	case session.TypeBandwidth:
+		v.emit(Event{Type: EventBandwidth, Level: m.Level})
+	case session.TypeMonitors:
+		v.emit(Event{Type: EventMonitors, Monitors: m.Monitors, Monitor: m.Monitor})
+	case session.TypeSharing:
+		paused := m.Paused
+		v.record("sharing", map[string]any{"paused": paused})
+		v.emit(Event{Type: EventSharing, Paused: &paused})
+	case session.TypePointer, session.TypeCursor:
+		v.pointer(m)
 	}
 }
 

@@ -10,16 +10,28 @@ import (
 	"time"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/hostui"
+	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
+	"github.com/gethelp/gethelp/viewer/viewerui"
 )
 
 // demo runs a host and a helper on this computer, over real QUIC on
 // loopback, so a newcomer can see the whole flow with nothing to set up.
 // Lines typed go from the helper to the person; /switch changes sides.
 func (m *Main) demo(ctx context.Context, args []string) error {
-	fs := m.flags("demo", "demo")
+	fs := m.flags("demo", "demo [--no-browser] [--source x11|synthetic]")
+	noBrowser := fs.Bool("no-browser", false, "do not open a browser; print the pages' URLs instead")
+	source := fs.String("source", "", "screen to share: x11 or synthetic (default x11 when $DISPLAY is set)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	src, err := m.openSource(*source)
+	if err != nil {
+		return err
+	}
+	if src != nil {
+		defer src.Close()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -30,13 +42,26 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		defer mu.Unlock()
 		fmt.Fprintf(m.Stdout, "%-9s| %s\n", side, fmt.Sprintf(format, a...))
 	}
+	var (
+		uimu sync.Mutex
+		hui  *hostui.Server
+		vui  *viewerui.Server
+	)
 	h, err := host.New(host.Config{
 		ListenAddr: "127.0.0.1:0",
 		TTL:        time.Hour,
 		HostName:   "Alice (demo)",
 		LogDir:     logDir,
 		Logger:     m.logger,
+		Source:     src,
+		Level:      screen.High,
+		Monitor:    -1,
 		OnEvent: func(e host.Event) {
+			uimu.Lock()
+			if hui != nil {
+				hui.Publish(e)
+			}
+			uimu.Unlock()
 			switch e.Type {
 			case host.EventConnected:
 				say("person", "%s connected from %s", e.Helper, e.Addr)
@@ -53,6 +78,10 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	defer h.Close()
 	inv := h.Invitation()
 	say("person", "invitation %s for %s, password %s, listening on %s", inv.ID, inv.HostName, h.Password(), inv.Addresses[0])
+	if hui, err = hostui.New(h, hostui.Options{Level: screen.High.String(), Logger: m.logger}); err != nil {
+		return err
+	}
+	defer hui.Close()
 
 	hostDone := make(chan error, 1)
 	go func() { hostDone <- h.Run(ctx) }()
@@ -64,6 +93,11 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		LogDir:     logDir,
 		Logger:     m.logger,
 		OnEvent: func(e viewer.Event) {
+			uimu.Lock()
+			if vui != nil {
+				vui.Publish(e)
+			}
+			uimu.Unlock()
 			switch e.Type {
 			case viewer.EventConnected:
 				say("helper", "connected to %s at %s, password proved without sending it", e.Host, e.Addr)
@@ -77,13 +111,25 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	srv, err := viewerui.New(v, viewerui.Options{Logger: m.logger})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	uimu.Lock()
+	vui = srv
+	uimu.Unlock()
+	srv.Publish(viewer.Event{Type: viewer.EventConnected, Time: time.Now().UTC(), Host: v.HostName()})
 	viewerDone := make(chan error, 1)
 	go func() { viewerDone <- v.Run(ctx) }()
 
+	fmt.Fprintln(m.Stdout)
+	fmt.Fprintf(m.Stdout, "The person's window (what the one being helped sees): %s\n", hui.URL())
+	m.showPage(srv.URL(), *noBrowser, "The helper's window (their screen, live):")
 	fmt.Fprintln(m.Stdout, "\nType a message and press Enter: it goes from the helper to the person.")
 	fmt.Fprintln(m.Stdout, "/switch types as the other side, /quit disconnects.")
 	asHelper := true
-	go readCommands(bufio.NewReader(m.Stdin), false, func(c command) {
+	go readCommands(bufio.NewReader(m.Stdin), false, []string{"chat", "disconnect", "switch", "help"}, func(c command) {
 		switch c.Type {
 		case "chat":
 			if strings.TrimSpace(c.Text) == "" {

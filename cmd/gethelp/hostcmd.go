@@ -10,10 +10,14 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/hostui"
+	"github.com/gethelp/gethelp/host/synthetic"
 	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session/screen"
 )
 
 const defaultTTL = 6 * time.Hour
@@ -28,6 +32,11 @@ type inviteOptions struct {
 	listen       string
 	name         string
 	json         bool
+	source       string
+	bandwidth    string
+	monitor      int
+	noUI         bool
+	noBrowser    bool
 }
 
 func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSet {
@@ -38,6 +47,11 @@ func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSe
 	fs.StringVar(&o.listen, "listen", "", "UDP address to listen on (default all interfaces, an ephemeral port)")
 	fs.StringVar(&o.name, "name", "", "your name as the helper sees it (default display_name in config, or user on host)")
 	fs.BoolVar(&o.json, "json", false, "machine interface: JSON events on stdout, JSON commands on stdin")
+	fs.StringVar(&o.source, "source", "", "screen to share: x11, synthetic or none (default x11 when $DISPLAY is set, else synthetic)")
+	fs.StringVar(&o.bandwidth, "bandwidth", "high", "bandwidth level: low, medium, high or full (lossless)")
+	fs.IntVar(&o.monitor, "monitor", -1, "share only this monitor (0, 1, ...); -1 lets the helper choose")
+	fs.BoolVar(&o.noUI, "no-ui", false, "terminal only: no local web page")
+	fs.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; print the page's URL instead")
 	return fs
 }
 
@@ -97,6 +111,17 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 			return err
 		}
 	}
+	level, err := screen.ParseLevel(o.bandwidth)
+	if err != nil {
+		return err
+	}
+	src, err := m.openSource(o.source)
+	if err != nil {
+		return err
+	}
+	if src != nil {
+		defer src.Close()
+	}
 	store := &invitations.Store{Dir: filepath.Join(m.stateDir, "invitations")}
 	var logDir string
 	if m.cfg.SessionLogs == nil || *m.cfg.SessionLogs {
@@ -115,6 +140,10 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 	}
 
 	out := &jsonOut{w: m.Stdout}
+	var (
+		uimu sync.Mutex
+		ui   *hostui.Server
+	)
 	h, err := host.New(host.Config{
 		ListenAddr: o.listen,
 		TTL:        o.ttl,
@@ -125,6 +154,9 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		Store:      store,
 		LogDir:     logDir,
 		PID:        os.Getpid(),
+		Source:     src,
+		Level:      level,
+		Monitor:    o.monitor,
 		Logger:     m.logger,
 		OnEvent: func(e host.Event) {
 			if o.json {
@@ -132,12 +164,27 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 			} else {
 				m.printHostEvent(e)
 			}
+			uimu.Lock()
+			defer uimu.Unlock()
+			if ui != nil {
+				ui.Publish(e)
+			}
 		},
 	})
 	if err != nil {
 		return err
 	}
 	defer h.Close()
+	if !o.json && !o.noUI {
+		srv, err := hostui.New(h, hostui.Options{Level: level.String(), Logger: m.logger})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		uimu.Lock()
+		ui = srv
+		uimu.Unlock()
+	}
 	inv := h.Invitation()
 	data, err := inv.Marshal()
 	if err == nil {
@@ -163,20 +210,33 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		fmt.Fprintf(m.Stdout, "Password: %s\n", h.Password())
 		fmt.Fprintf(m.Stdout, "Give your helper the file and, separately (by phone or another chat), the password.\n")
 		fmt.Fprintf(m.Stdout, "The invitation expires at %s. Close anything private before they connect.\n", inv.Expires.Local().Format("15:04 on Mon 2 Jan"))
+		if ui != nil {
+			m.showPage(ui.URL(), o.noBrowser, "See who is connected, chat and pause or stop sharing at")
+		}
 	}
 
-	go readCommands(bufio.NewReader(m.Stdin), o.json, func(c command) {
+	known := []string{"chat", "disconnect", "bandwidth", "pause", "resume", "help"}
+	go readCommands(bufio.NewReader(m.Stdin), o.json, known, func(c command) {
+		var err error
 		switch c.Type {
 		case "chat":
-			if err := h.Chat(c.Text); err != nil {
-				m.report(out, o.json, err)
-			}
+			err = h.Chat(c.Text)
 		case "disconnect":
-			if err := h.Disconnect("the person disconnected"); errors.Is(err, host.ErrNoSession) {
-				m.report(out, o.json, errors.New("no helper is connected; press Ctrl-C to stop waiting"))
+			if err = h.Disconnect("the person disconnected"); errors.Is(err, host.ErrNoSession) {
+				err = errors.New("no helper is connected; press Ctrl-C to stop waiting")
 			}
+		case "bandwidth":
+			var lv screen.Level
+			if lv, err = screen.ParseLevel(c.Level); err == nil {
+				err = h.SetBandwidth(lv)
+			}
+		case "pause", "resume":
+			err = h.PauseSharing(c.Type == "pause")
 		case "help":
-			fmt.Fprintln(m.Stderr, terminalHelp)
+			fmt.Fprintln(m.Stderr, hostHelp)
+		}
+		if err != nil {
+			m.report(out, o.json, err)
 		}
 	}, func(err error) { m.report(out, o.json, err) })
 
@@ -218,7 +278,43 @@ func (m *Main) printHostEvent(e host.Event) {
 		fmt.Fprintln(w, "The invitation expired before anyone connected.")
 	case host.EventCancelled:
 		fmt.Fprintf(w, "Invitation cancelled: %s.\n", e.Reason)
+	case host.EventBandwidth:
+		fmt.Fprintf(w, "Bandwidth: %s.\n", e.Level)
+	case host.EventSharing:
+		if *e.Paused {
+			fmt.Fprintln(w, "Sharing paused: your helper sees the last picture until you /resume.")
+		} else {
+			fmt.Fprintln(w, "Sharing resumed.")
+		}
 	}
+}
+
+const hostHelp = `Type a message and press Enter to chat.
+/pause, /resume          pause or resume screen sharing
+/bandwidth LEVEL         low, medium, high or full
+/quit                    disconnect the helper`
+
+// openSource opens the screen to share.
+func (m *Main) openSource(name string) (host.Source, error) {
+	display := m.Getenv("DISPLAY")
+	if name == "" {
+		name = "synthetic"
+		if display != "" {
+			name = "x11"
+		}
+	}
+	switch name {
+	case "none":
+		return nil, nil
+	case "synthetic":
+		return synthetic.New(0, 0, 0), nil
+	case "x11":
+		if display == "" {
+			return nil, errors.New("--source x11 needs an X display, but $DISPLAY is not set")
+		}
+		return openX11(display, m.logger)
+	}
+	return nil, fmt.Errorf("unknown --source %q (use x11, synthetic or none)", name)
 }
 
 func defaultName() string {

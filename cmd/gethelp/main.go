@@ -83,6 +83,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		level = slog.LevelDebug
 	}
 	m.logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	quietX11(m.logger)
 
 	path, explicit := configPath(m.Getenv)
 	cfg, err := loadConfig(path, explicit)

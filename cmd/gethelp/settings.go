@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -109,8 +108,7 @@ func readPolicy(path string, mustBeRootOwned bool) (Policy, error) {
 		if err != nil {
 			return p, fmt.Errorf("reading policy %s: %w", path, err)
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if ok && (st.Uid != 0 || fi.Mode().Perm()&0o022 != 0) {
+		if !adminOwned(fi) {
 			return p, fmt.Errorf("policy %s must be owned by root and writable only by root; refusing to run until an administrator fixes it", path)
 		}
 	}

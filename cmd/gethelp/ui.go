@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,19 +121,22 @@ func userMessage(err error) string {
 // command is one instruction from stdin: a JSON object in --json mode, or a
 // line typed in the terminal.
 type command struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type    string `json:"type"`
+	Text    string `json:"text"`
+	Level   string `json:"level"`   // bandwidth
+	Path    string `json:"path"`    // snapshot
+	Monitor *int   `json:"monitor"` // monitor
 }
 
 // readCommands reads commands from r until it ends, calling do for each.
 // In JSON mode a line that is not a valid command is reported with bad and
 // skipped. In terminal mode a line is chat, unless it starts with '/'.
-func readCommands(r *bufio.Reader, jsonMode bool, do func(command), bad func(error)) {
+func readCommands(r *bufio.Reader, jsonMode bool, known []string, do func(command), bad func(error)) {
 	for {
 		line, err := r.ReadString('\n')
 		line = strings.TrimRight(line, "\r\n")
 		if strings.TrimSpace(line) != "" {
-			if c, perr := parseCommand(line, jsonMode); perr != nil {
+			if c, perr := parseCommand(line, jsonMode, known); perr != nil {
 				bad(perr)
 			} else {
 				do(c)
@@ -143,33 +148,52 @@ func readCommands(r *bufio.Reader, jsonMode bool, do func(command), bad func(err
 	}
 }
 
-func parseCommand(line string, jsonMode bool) (command, error) {
+func parseCommand(line string, jsonMode bool, known []string) (command, error) {
+	var c command
 	if jsonMode {
-		var c command
 		if err := json.Unmarshal([]byte(line), &c); err != nil {
 			return c, fmt.Errorf("not a JSON command: %v", err)
 		}
-		switch c.Type {
-		case "chat", "disconnect":
-			return c, nil
-		case "":
+		if c.Type == "" {
 			return c, errors.New(`command has no "type"`)
 		}
-		return c, fmt.Errorf("unknown command type %q (known: chat, disconnect)", c.Type)
+	} else {
+		if !strings.HasPrefix(line, "/") {
+			return command{Type: "chat", Text: line}, nil
+		}
+		f := strings.Fields(line)
+		c.Type = strings.TrimPrefix(f[0], "/")
+		arg := strings.TrimSpace(strings.TrimPrefix(line, f[0]))
+		switch c.Type {
+		case "quit", "bye":
+			c.Type = "disconnect"
+		case "bandwidth":
+			c.Level = arg
+		case "snapshot":
+			c.Path = arg
+		case "monitor":
+			n, err := strconv.Atoi(arg)
+			if err != nil {
+				return c, errors.New("usage: /monitor N (0, 1, ... or -1 for all)")
+			}
+			c.Monitor = &n
+		}
 	}
-	if !strings.HasPrefix(line, "/") {
-		return command{Type: "chat", Text: line}, nil
+	if !slices.Contains(known, c.Type) {
+		if jsonMode {
+			return c, fmt.Errorf("unknown command type %q (known: %s)", c.Type, strings.Join(known, ", "))
+		}
+		return c, fmt.Errorf("unknown command /%s; type /help", c.Type)
 	}
-	switch f := strings.Fields(line); f[0] {
-	case "/quit", "/disconnect", "/bye":
-		return command{Type: "disconnect"}, nil
-	case "/help":
-		return command{Type: "help"}, nil
-	case "/switch":
-		return command{Type: "switch"}, nil
-	default:
-		return command{}, fmt.Errorf("unknown command %s; type /help", f[0])
+	switch {
+	case c.Type == "bandwidth" && c.Level == "":
+		return c, errors.New("bandwidth needs a level: low, medium, high or full")
+	case c.Type == "snapshot" && c.Path == "":
+		return c, errors.New("snapshot needs a path for the PNG file")
+	case c.Type == "monitor" && c.Monitor == nil:
+		return c, errors.New("monitor needs a monitor number (-1 for all)")
 	}
+	return c, nil
 }
 
-const terminalHelp = "Type a message and press Enter to chat. /quit disconnects."
+const terminalHelp = "Type a message and press Enter to chat. /quit disconnects; /help lists more."

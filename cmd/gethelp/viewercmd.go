@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 
 	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
+	"github.com/gethelp/gethelp/viewer/viewerui"
 )
 
 func (m *Main) viewerOpen(ctx context.Context, args []string) error {
@@ -22,6 +25,8 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	name := fs.String("name", "", "your name as the person sees it (default helper_name in config, or user on host)")
 	jsonMode := fs.Bool("json", false, "machine interface: JSON events on stdout, JSON commands on stdin")
+	noBrowser := fs.Bool("no-browser", false, "do not open a browser; print the viewer page's URL instead")
+	bandwidth := fs.String("bandwidth", "", "ask for this bandwidth level: low, medium, high or full (default: the person's setting)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +68,14 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 	if !*jsonMode {
 		fmt.Fprintf(m.Stdout, "Connecting to %s (invitation %s)...\n", inv.HostName, inv.ID)
 	}
+	// Events go to stdout and, once it exists, to the viewer page. The
+	// page is made after the connection, so it is handed the events it
+	// missed.
+	var (
+		uimu   sync.Mutex
+		ui     *viewerui.Server
+		missed []viewer.Event
+	)
 	v, err := viewer.Open(ctx, viewer.Config{
 		Invitation: inv,
 		Password:   password,
@@ -75,21 +88,65 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			} else {
 				m.printViewerEvent(e)
 			}
+			uimu.Lock()
+			defer uimu.Unlock()
+			if ui != nil {
+				ui.Publish(e)
+			} else {
+				missed = append(missed, e)
+			}
 		},
 	})
 	if err != nil {
 		return fail(err)
 	}
-	go readCommands(stdin, *jsonMode, func(c command) {
+	if !*jsonMode {
+		srv, err := viewerui.New(v, viewerui.Options{Logger: m.logger})
+		if err != nil {
+			v.Disconnect("the helper's gethelp could not start its window")
+			return err
+		}
+		defer srv.Close()
+		uimu.Lock()
+		ui = srv
+		for _, e := range missed {
+			srv.Publish(e)
+		}
+		missed = nil
+		uimu.Unlock()
+		m.showPage(srv.URL(), *noBrowser, "Watch the screen and chat at")
+	}
+	if *bandwidth != "" {
+		lv, err := screen.ParseLevel(*bandwidth)
+		if err == nil {
+			err = v.SetBandwidth(lv)
+		}
+		if err != nil {
+			m.report(out, *jsonMode, err)
+		}
+	}
+	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "help"}
+	go readCommands(stdin, *jsonMode, known, func(c command) {
+		var err error
 		switch c.Type {
 		case "chat":
-			if err := v.Chat(c.Text); err != nil {
-				m.report(out, *jsonMode, err)
-			}
+			err = v.Chat(c.Text)
 		case "disconnect":
 			v.Disconnect("the helper disconnected")
+		case "bandwidth":
+			var lv screen.Level
+			if lv, err = screen.ParseLevel(c.Level); err == nil {
+				err = v.SetBandwidth(lv)
+			}
+		case "snapshot":
+			err = v.Snapshot(c.Path)
+		case "monitor":
+			err = v.ShowMonitor(*c.Monitor)
 		case "help":
-			fmt.Fprintln(m.Stderr, terminalHelp)
+			fmt.Fprintln(m.Stderr, viewerHelp)
+		}
+		if err != nil {
+			m.report(out, *jsonMode, err)
 		}
 	}, func(err error) { m.report(out, *jsonMode, err) })
 	if err := v.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -97,6 +154,12 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+const viewerHelp = `Type a message and press Enter to chat.
+/bandwidth LEVEL         ask for low, medium, high or full
+/monitor N               show monitor N (-1: all)
+/snapshot FILE.png       save the screen as received
+/quit                    disconnect`
 
 // readViewerPassword gets the password: from a file, from stdin's first
 // line, or typed at a terminal without echo. --json never prompts.
@@ -120,13 +183,11 @@ func (m *Main) readViewerPassword(stdin *bufio.Reader, file string, fromStdin, j
 	if jsonMode || !ok || !term.IsTerminal(int(f.Fd())) {
 		return "", errors.New("no password given: use --password-file FILE or --password-stdin (or run in a terminal to be asked)")
 	}
-	fmt.Fprintf(m.Stderr, "Password for %s's invitation: ", inv.HostName)
-	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(m.Stderr)
+	p, err := promptPassword(f, m.Stderr, fmt.Sprintf("Password for %s's invitation: ", inv.HostName))
 	if err != nil {
 		return "", fmt.Errorf("reading the password: %w", err)
 	}
-	if p := strings.TrimSpace(string(b)); p != "" {
+	if p != "" {
 		return p, nil
 	}
 	return "", errors.New("no password typed")
@@ -141,6 +202,16 @@ func (m *Main) printViewerEvent(e viewer.Event) {
 		if !e.Self {
 			fmt.Fprintf(w, "[%s] %s\n", e.From, e.Text)
 		}
+	case viewer.EventSnapshot:
+		fmt.Fprintf(w, "Saved the screen to %s.\n", e.Path)
+	case viewer.EventSharing:
+		if *e.Paused {
+			fmt.Fprintln(w, "The person paused screen sharing.")
+		} else {
+			fmt.Fprintln(w, "The person resumed screen sharing.")
+		}
+	case viewer.EventBandwidth:
+		fmt.Fprintf(w, "Bandwidth: %s.\n", e.Level)
 	case viewer.EventDisconnected:
 		fmt.Fprintf(w, "Disconnected: %s.\n", e.Reason)
 		if e.Log != "" {

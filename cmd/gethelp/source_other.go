@@ -1,0 +1,16 @@
+//go:build !linux
+
+package main
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/gethelp/gethelp/host"
+)
+
+func openX11(display string, logger *slog.Logger) (host.Source, error) {
+	return nil, errors.New("sharing an X11 screen is supported on Linux only so far")
+}
+
+func quietX11(*slog.Logger) {}

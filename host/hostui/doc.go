@@ -1,0 +1,34 @@
+// Package hostui serves the person's window: a local web page that shows
+// the invitation (its password large, to read out or copy), who is
+// connected and what they may do, the chat, and an activity log of
+// everything that happened (wrong passwords, refused helpers), with the
+// buttons the person needs at hand: Disconnect, Pause/Resume sharing and
+// the bandwidth setting.
+//
+// Decisions:
+//
+//   - The page is served on a loopback address only (127.0.0.1:0 unless
+//     Options.Addr names another loopback address) with a fresh random
+//     128-bit token. Every request must carry it, in the URL (/?t=TOKEN,
+//     which also sets an HttpOnly, SameSite=Strict cookie named after the
+//     port, since cookies ignore ports) or in that cookie; anything else,
+//     and any Host header that does not name this machine (DNS rebinding),
+//     gets 403. The WebSocket also checks the Origin. The password is sent
+//     only over that WebSocket, in the first message, and never logged.
+//   - Assets are plain HTML, CSS and JavaScript embedded with go:embed; the
+//     page loads nothing from anywhere else and its Content-Security-Policy
+//     forbids it to.
+//   - One WebSocket (/ws) per page, JSON text messages only. Server to
+//     page: a "hello" first (host name, password, invitation id, expiry,
+//     addresses, starting bandwidth level), then the host's events as they
+//     marshal, and "error" replies to failed commands. Page to server:
+//     {"type":"chat","text"}, {"type":"disconnect"}, {"type":"pause"},
+//     {"type":"resume"}, {"type":"bandwidth","level"}.
+//   - Events are kept (up to 5000) and replayed to a page that connects
+//     late or reloads, so it shows the whole chat and log and the current
+//     state. Publish never blocks: a page that falls 256 messages behind
+//     is dropped and reconnects by itself.
+//   - The Disconnect button is always in view (in the top bar) and ends
+//     the session at once, without a question; the helper is told that the
+//     person ended it. The helper's name is shown as the claim it is.
+package hostui

@@ -1,0 +1,245 @@
+package hostui_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"go.uber.org/goleak"
+
+	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/hostui"
+	"github.com/gethelp/gethelp/host/synthetic"
+	"github.com/gethelp/gethelp/session/screen"
+	"github.com/gethelp/gethelp/viewer"
+)
+
+var screenshots = flag.Bool("screenshots", false, "write docs/screenshots/host.png from a live session")
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const chromium = "/usr/bin/chromium"
+
+// waitTimeout bounds every wait of these tests.
+const waitTimeout = 30 * time.Second
+
+// recorder keeps events and lets a test wait for one.
+type recorder[E any] struct {
+	mu      sync.Mutex
+	events  []E
+	changed chan struct{} // closed and replaced on every add
+}
+
+func newRecorder[E any]() *recorder[E] { return &recorder[E]{changed: make(chan struct{})} }
+
+func (r *recorder[E]) add(e E) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+func (r *recorder[E]) all() []E {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]E(nil), r.events...)
+}
+
+// wait returns the first event (from the start) that ok accepts, failing
+// the test after waitTimeout.
+func (r *recorder[E]) wait(t *testing.T, what string, ok func(E) bool) E {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		r.mu.Lock()
+		for _, e := range r.events {
+			if ok(e) {
+				r.mu.Unlock()
+				return e
+			}
+		}
+		ch := r.changed
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s; events: %+v", what, r.all())
+		}
+	}
+}
+
+// live is a host waiting on loopback with its window served; viewers
+// connect with connect.
+type live struct {
+	ctx    context.Context
+	host   *host.Host
+	server *hostui.Server
+	hostEv *recorder[host.Event]
+}
+
+// startHost starts a host named Alice sharing a 640×400 synthetic screen
+// and serves her window. Its cleanup stops everything.
+func startHost(t *testing.T) *live {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &live{ctx: ctx, hostEv: newRecorder[host.Event]()}
+	src := synthetic.New(640, 400, 10)
+	var fmu sync.Mutex
+	var srv *hostui.Server
+	publish := func(e host.Event) {
+		fmu.Lock()
+		defer fmu.Unlock()
+		l.hostEv.add(e)
+		if srv != nil {
+			srv.Publish(e)
+		}
+	}
+	h, err := host.New(host.Config{
+		ListenAddr: "127.0.0.1:0", TTL: time.Hour, HostName: "Alice",
+		Source: src, Level: screen.Full, Monitor: -1, OnEvent: publish,
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	l.host = h
+	s, err := hostui.New(h, hostui.Options{Level: "full"})
+	if err != nil {
+		cancel()
+		h.Close()
+		t.Fatal(err)
+	}
+	fmu.Lock()
+	srv = s
+	fmu.Unlock()
+	l.server = s
+	hostDone := make(chan error, 1)
+	go func() { hostDone <- h.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-hostDone
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the UI server: %v", err)
+		}
+		h.Close()
+		src.Close()
+	})
+	return l
+}
+
+// connect opens a viewer named name with password; it runs until the
+// test ends. A refused viewer returns the error.
+func (l *live) connect(t *testing.T, name, password string) (*viewer.Viewer, *recorder[viewer.Event], error) {
+	t.Helper()
+	rec := newRecorder[viewer.Event]()
+	v, err := viewer.Open(l.ctx, viewer.Config{
+		Invitation: l.host.Invitation(), Password: password, Name: name, OnEvent: rec.add,
+	})
+	if err != nil {
+		return nil, rec, err
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); v.Run(l.ctx) }()
+	t.Cleanup(func() {
+		v.Disconnect("the test ended")
+		<-done
+	})
+	return v, rec, nil
+}
+
+// newBrowser starts headless Chromium, closed at cleanup (which, registered
+// later, runs before the session's).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("no browser at %s: %v", chromium, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("starting the browser: %v", err)
+	}
+	return ctx
+}
+
+// poll waits until the JavaScript expression is truthy.
+func poll(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
+		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	}
+}
+
+// eval evaluates a JavaScript expression.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// screenshot writes a screenshot of the page to docs/screenshots/name when
+// the test runs with -screenshots.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if !*screenshots {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", path)
+}
+
+// narrowScreenshot writes a screenshot at phone width too, when the test
+// runs with -screenshots, and goes back to 1280×800.
+func narrowScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if !*screenshots {
+		return
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(480, 900)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the layout settle
+	screenshot(t, ctx, name)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+}

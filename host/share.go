@@ -1,0 +1,415 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/screen"
+)
+
+// window is how many screen updates may be unacknowledged at once. The
+// viewer acknowledges each update once it has drawn it; the host captures
+// and encodes the next only when fewer than window are in flight, so a slow
+// link never queues stale frames: changes pile up in the source's damage
+// and go out as one fresh update (latest wins).
+const window = 2
+
+// frameInterval is the shortest time between two updates at each level.
+var frameInterval = map[screen.Level]time.Duration{
+	screen.Low:    200 * time.Millisecond,
+	screen.Medium: 50 * time.Millisecond,
+	screen.High:   16 * time.Millisecond,
+	screen.Full:   16 * time.Millisecond,
+}
+
+// shareCmd changes what the sharer does; sent by Run from control messages
+// and by the person's UI.
+type shareCmd struct {
+	ack     uint32 // screen_ack
+	level   *screen.Level
+	monitor *int // -1: all
+	paused  *bool
+}
+
+// ShareStats is a summary of what screen sharing sent in a session.
+type ShareStats struct {
+	Updates int
+	Bytes   int64
+}
+
+// sharer streams one source to one session.
+type sharer struct {
+	h    *Host
+	conn *session.Conn
+	src  Source
+	cmds chan shareCmd
+
+	level    screen.Level // the setting: the most the link may be asked to carry
+	auto     adapt        // how far below the setting the link allows
+	monitor  int          // -1: all
+	paused   bool
+	enc      *screen.Encoder
+	seq      uint32
+	acked    uint32
+	lastSent time.Time
+	stats    ShareStats
+}
+
+type captured struct {
+	c   Capture
+	err error
+}
+
+// run streams until ctx ends or the session fails; the returned stats say
+// what was sent.
+func (s *sharer) run(ctx context.Context) (ShareStats, error) {
+	w, err := s.conn.OpenChannel(ctx, session.ChannelScreen)
+	if err != nil {
+		return s.stats, err
+	}
+	defer w.Close()
+	s.enc = screen.NewEncoder()
+	s.sendMonitors()
+
+	// One Next at a time runs in its own goroutine so that acks and
+	// commands are handled while the screen is idle.
+	want := make(chan context.Context)
+	got := make(chan captured)
+	capCtx, stopCapture := context.WithCancel(ctx)
+	capDone := make(chan struct{})
+	go func() {
+		defer close(capDone)
+		for {
+			select {
+			case c := <-want:
+				cap, err := s.src.Next(c)
+				select {
+				case got <- captured{cap, err}:
+				case <-capCtx.Done():
+					return
+				}
+			case <-capCtx.Done():
+				return
+			}
+		}
+	}()
+	defer func() { stopCapture(); <-capDone }()
+
+	capturing := false
+	var pace <-chan time.Time
+	for {
+		if !capturing && !s.paused && s.seq-s.acked < window && pace == nil {
+			if wait := frameInterval[s.auto.effective(s.level)] - time.Since(s.lastSent); wait > 0 {
+				pace = time.After(wait)
+			} else {
+				select {
+				case want <- capCtx:
+					capturing = true
+				case <-ctx.Done():
+					return s.stats, ctx.Err()
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return s.stats, ctx.Err()
+		case <-pace:
+			pace = nil
+		case cmd := <-s.cmds:
+			s.apply(cmd)
+		case r := <-got:
+			capturing = false
+			if r.err != nil {
+				if errors.Is(r.err, context.Canceled) && ctx.Err() == nil {
+					continue
+				}
+				return s.stats, r.err
+			}
+			if err := s.send(w, r.c); err != nil {
+				return s.stats, err
+			}
+		}
+	}
+}
+
+func (s *sharer) apply(cmd shareCmd) {
+	if cmd.ack != 0 && cmd.ack <= s.seq && cmd.ack > s.acked {
+		s.acked = cmd.ack
+		if changed := s.auto.acked(cmd.ack, time.Now(), s.level); changed {
+			s.h.logger.Info("adapting to the link", "level", s.auto.effective(s.level).String(), "ack_delay", s.auto.delay)
+			s.h.record("bandwidth_auto", map[string]any{"level": s.auto.effective(s.level).String(), "ack_delay_ms": s.auto.delay.Milliseconds()})
+		}
+	}
+	if cmd.level != nil && *cmd.level != s.level {
+		s.level = *cmd.level
+		s.auto.reset()
+		s.enc.Reset() // re-send everything at the new quality
+		s.h.refresh(s.src)
+	}
+	if cmd.monitor != nil && *cmd.monitor != s.monitor {
+		if m := *cmd.monitor; m >= -1 && m < len(s.src.Monitors()) {
+			s.monitor = m
+			s.enc.Reset()
+			s.h.refresh(s.src)
+			s.sendMonitors()
+		}
+	}
+	if cmd.paused != nil && *cmd.paused != s.paused {
+		s.paused = *cmd.paused
+		_ = s.conn.Send(session.Message{Type: session.TypeSharing, Paused: s.paused})
+		if !s.paused {
+			s.h.refresh(s.src)
+		}
+	}
+}
+
+// region is the part of the source's image being shared.
+func (s *sharer) region(img *screen.Image) screen.Rect {
+	mons := s.src.Monitors()
+	if s.monitor >= 0 && s.monitor < len(mons) {
+		return mons[s.monitor].Rect.Intersect(img.Bounds())
+	}
+	return img.Bounds()
+}
+
+func (s *sharer) send(w *session.ChannelWriter, c Capture) error {
+	r := s.region(c.Image)
+	img := c.Image.Sub(r)
+	dirty := make([]screen.Rect, 0, len(c.Dirty))
+	for _, d := range c.Dirty {
+		if d = d.Intersect(r); !d.Empty() {
+			dirty = append(dirty, screen.Rect{X: d.X - r.X, Y: d.Y - r.Y, W: d.W, H: d.H})
+		}
+	}
+	moves := make([]screen.Move, 0, len(c.Moves))
+	for _, m := range c.Moves {
+		src := m.Src.Intersect(r)
+		if src != m.Src {
+			continue // partly outside what is shared: let the pixels speak
+		}
+		moves = append(moves, screen.Move{
+			Src:  screen.Rect{X: src.X - r.X, Y: src.Y - r.Y, W: src.W, H: src.H},
+			DstX: m.DstX - r.X, DstY: m.DstY - r.Y,
+		})
+	}
+	captured := time.Now()
+	level := s.auto.effective(s.level)
+	update, _, err := s.enc.Encode(img, dirty, moves, level)
+	if err != nil || update == nil {
+		return err
+	}
+	s.seq++
+	payload := session.AppendScreenFrame(nil, session.ScreenFrame{Seq: s.seq, Captured: captured, Update: update})
+	if err := w.WriteFrame(payload); err != nil {
+		return err
+	}
+	s.lastSent = time.Now()
+	s.auto.sent(s.seq, s.lastSent)
+	s.stats.Updates++
+	s.stats.Bytes += int64(len(payload))
+	return nil
+}
+
+func (s *sharer) sendMonitors() {
+	mons := s.src.Monitors()
+	infos := make([]session.MonitorInfo, len(mons))
+	for i, m := range mons {
+		infos[i] = session.MonitorInfo{Name: m.Name, X: m.Rect.X, Y: m.Rect.Y, W: m.Rect.W, H: m.Rect.H, Primary: m.Primary}
+	}
+	cur := s.monitor
+	_ = s.conn.Send(session.Message{Type: session.TypeMonitors, Monitors: infos, Monitor: &cur})
+}
+
+// pointer forwards the pointer's position and shape until ctx ends.
+func (s *sharer) pointer(ctx context.Context, ps PointerSource) {
+	var last session.Message
+	for {
+		p, err := ps.Pointer(ctx)
+		if err != nil {
+			return
+		}
+		if p.Shape != nil {
+			_ = s.conn.Send(session.Message{Type: session.TypeCursor, Cursor: &session.CursorMessage{
+				Serial: p.Shape.Serial, W: p.Shape.W, H: p.Shape.H, HotX: p.Shape.HotX, HotY: p.Shape.HotY, RGBA: p.Shape.Pix,
+			}})
+		}
+		m := session.Message{Type: session.TypePointer, X: p.X, Y: p.Y, Visible: p.Visible}
+		if m.X != last.X || m.Y != last.Y || m.Visible != last.Visible || p.Shape != nil {
+			_ = s.conn.Send(m)
+			last = m
+		}
+	}
+}
+
+// shareRun is a sharer running for the current session.
+type shareRun struct {
+	cmds   chan shareCmd
+	cancel context.CancelFunc
+	done   chan struct{}
+	stats  ShareStats
+}
+
+// startSharing starts streaming the screen to s, if there is a source.
+func (h *Host) startSharing(s *session.Conn) *shareRun {
+	if h.cfg.Source == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sr := &shareRun{cmds: make(chan shareCmd, 16), cancel: cancel, done: make(chan struct{})}
+	h.mu.Lock()
+	level := h.cfg.Level
+	h.mu.Unlock()
+	sh := &sharer{h: h, conn: s, src: h.cfg.Source, cmds: sr.cmds, level: level, monitor: h.cfg.Monitor}
+	if sh.monitor < -1 {
+		sh.monitor = -1
+	}
+	_ = s.Send(session.Message{Type: session.TypeBandwidth, Level: sh.level.String()})
+	go func() {
+		defer close(sr.done)
+		var pdone chan struct{}
+		if ps, ok := h.cfg.Source.(PointerSource); ok {
+			pdone = make(chan struct{})
+			go func() { defer close(pdone); sh.pointer(ctx, ps) }()
+		}
+		stats, err := sh.run(ctx)
+		if err != nil && ctx.Err() == nil {
+			h.logger.Warn("screen sharing stopped", "err", err)
+		}
+		cancel()
+		if pdone != nil {
+			<-pdone
+		}
+		sr.stats = stats
+	}()
+	return sr
+}
+
+// stop ends sharing and returns what it sent.
+func (sr *shareRun) stop() ShareStats {
+	sr.cancel()
+	<-sr.done
+	return sr.stats
+}
+
+// command passes cmd to the sharer unless it has ended.
+func (sr *shareRun) command(cmd shareCmd) {
+	select {
+	case sr.cmds <- cmd:
+	case <-sr.done:
+	}
+}
+
+// refresh asks the source for the whole screen again, where it can.
+func (h *Host) refresh(src Source) {
+	if r, ok := src.(Refresher); ok {
+		r.Refresh()
+	}
+}
+
+// SetBandwidth changes the bandwidth level for the session (the person's
+// slider); the helper is told.
+func (h *Host) SetBandwidth(lv screen.Level) error {
+	h.mu.Lock()
+	sr, s := h.share, h.sess
+	h.cfg.Level = lv
+	h.mu.Unlock()
+	if sr != nil {
+		sr.command(shareCmd{level: &lv})
+	}
+	if s != nil {
+		_ = s.Send(session.Message{Type: session.TypeBandwidth, Level: lv.String()})
+	}
+	h.record("bandwidth", map[string]any{"level": lv.String(), "by": "host"})
+	h.emit(Event{Type: EventBandwidth, Level: lv.String()})
+	return nil
+}
+
+// PauseSharing pauses or resumes screen sharing; the helper is told and
+// sees the last frame until it resumes.
+func (h *Host) PauseSharing(paused bool) error {
+	h.mu.Lock()
+	sr := h.share
+	h.mu.Unlock()
+	if sr == nil {
+		return ErrNoSession
+	}
+	sr.command(shareCmd{paused: &paused})
+	h.record("sharing", map[string]any{"paused": paused})
+	h.emit(Event{Type: EventSharing, Paused: &paused})
+	return nil
+}
+
+// adapt lowers the bandwidth level below the setting while the link cannot
+// keep up, and raises it back when it can. The signal is the time from
+// sending an update to its acknowledgement: it grows with the update's size
+// over the link's rate plus the round trip, and on a lossy link with the
+// retransmissions QUIC makes.
+type adapt struct {
+	down    int // levels below the setting, 0..3
+	sentAt  map[uint32]time.Time
+	delay   time.Duration // smoothed ack delay
+	changed time.Time     // last change, to hold each step a while
+	good    int           // consecutive quick acks
+}
+
+const (
+	slowAck  = 300 * time.Millisecond // the link is struggling: step down
+	quickAck = 60 * time.Millisecond  // the link has room: count toward a step up
+	stepHold = 2 * time.Second
+	upAfter  = 30 // quick acks in a row before stepping up
+)
+
+func (a *adapt) effective(setting screen.Level) screen.Level {
+	return max(screen.Low, setting-screen.Level(a.down))
+}
+
+func (a *adapt) reset() { a.down, a.good, a.delay = 0, 0, 0 }
+
+func (a *adapt) sent(seq uint32, at time.Time) {
+	if a.sentAt == nil {
+		a.sentAt = make(map[uint32]time.Time)
+	}
+	a.sentAt[seq] = at
+}
+
+// acked records the acknowledgement of seq (and of everything before it)
+// and reports whether the effective level changed.
+func (a *adapt) acked(seq uint32, now time.Time, setting screen.Level) bool {
+	at, ok := a.sentAt[seq]
+	for s := range a.sentAt {
+		if s <= seq {
+			delete(a.sentAt, s)
+		}
+	}
+	if !ok {
+		return false
+	}
+	d := now.Sub(at)
+	if a.delay == 0 {
+		a.delay = d
+	} else {
+		a.delay = (a.delay*3 + d) / 4
+	}
+	if now.Sub(a.changed) < stepHold {
+		return false
+	}
+	switch {
+	case a.delay > slowAck && a.effective(setting) > screen.Low:
+		a.down++
+		a.good = 0
+		a.changed = now
+		return true
+	case d < quickAck && a.down > 0:
+		if a.good++; a.good >= upAfter {
+			a.down--
+			a.good = 0
+			a.changed = now
+			return true
+		}
+	default:
+		a.good = 0
+	}
+	return false
+}

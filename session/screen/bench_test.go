@@ -1,0 +1,113 @@
+package screen_test
+
+import (
+	"testing"
+
+	"github.com/gethelp/gethelp/session/screen"
+)
+
+// The benchmarks encode updates of a 1920×1080 screen and report the
+// average update size as bytes/update.
+
+func BenchmarkEncode(b *testing.B) {
+	b.Run("typing", func(b *testing.B) {
+		// A few 9×15 glyphs typed into a full xterm, dirty rects given.
+		img := screen.NewImage(1920, 1080)
+		term := newTextScreen(img, img.Bounds(), false, 1)
+		term.fillText()
+		enc := screen.NewEncoder()
+		mustEncode(b, enc, img, nil, screen.Full)
+		total := 0
+		b.ResetTimer()
+		for i := range b.N {
+			dirty := make([]screen.Rect, 0, 3)
+			for k := range 3 {
+				dirty = append(dirty, term.put((3*i+k)%term.cols, 60, 1+(i+k)%40))
+			}
+			total += mustEncode(b, enc, img, dirty, screen.Full)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+	})
+	b.Run("scroll", func(b *testing.B) {
+		// A full-screen terminal scrolled by one line: copy plus new line.
+		img := screen.NewImage(1920, 1080)
+		term := newTextScreen(img, img.Bounds(), false, 1)
+		term.fillText()
+		enc := screen.NewEncoder()
+		mustEncode(b, enc, img, nil, screen.Full)
+		total := 0
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			area := term.scroll(1)
+			b.StartTimer()
+			total += mustEncode(b, enc, img, []screen.Rect{area}, screen.Full)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+	})
+	photos := [2]*screen.Image{screen.NewImage(1920, 1080), screen.NewImage(1920, 1080)}
+	for i, p := range photos {
+		photo(p, p.Bounds(), uint64(i+1))
+	}
+	for _, lv := range []screen.Level{screen.High, screen.Full} {
+		b.Run("photo-"+lv.String(), func(b *testing.B) {
+			// The whole screen changes from one photo to another.
+			benchAlternate(b, photos, lv)
+		})
+	}
+	b.Run("text-full", func(b *testing.B) {
+		// The whole screen changes from one page of text to another.
+		var pages [2]*screen.Image
+		for i := range pages {
+			pages[i] = screen.NewImage(1920, 1080)
+			newTextScreen(pages[i], pages[i].Bounds(), true, uint64(i+1)).fillText()
+		}
+		benchAlternate(b, pages, screen.Full)
+	})
+}
+
+func benchAlternate(b *testing.B, frames [2]*screen.Image, lv screen.Level) {
+	enc := screen.NewEncoder()
+	mustEncode(b, enc, frames[0], nil, lv)
+	total := 0
+	b.ResetTimer()
+	for i := range b.N {
+		total += mustEncode(b, enc, frames[(i+1)%2], nil, lv)
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+}
+
+func mustEncode(b *testing.B, enc *screen.Encoder, img *screen.Image, dirty []screen.Rect, lv screen.Level) int {
+	u, _, err := enc.Encode(img, dirty, nil, lv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(u)
+}
+
+func BenchmarkDecode(b *testing.B) {
+	photos := [2]*screen.Image{screen.NewImage(1920, 1080), screen.NewImage(1920, 1080)}
+	for i, p := range photos {
+		photo(p, p.Bounds(), uint64(i+1))
+	}
+	for _, lv := range []screen.Level{screen.High, screen.Full} {
+		b.Run("photo-"+lv.String(), func(b *testing.B) {
+			enc := screen.NewEncoder()
+			var updates [][]byte
+			for i := range 3 {
+				u, _, _ := enc.Encode(photos[i%2], nil, nil, lv)
+				updates = append(updates, u)
+			}
+			b.ResetTimer()
+			for range b.N {
+				dec := screen.NewDecoder()
+				for _, u := range updates {
+					if _, err := dec.Decode(u); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(len(updates[1])), "bytes/update")
+		})
+	}
+}

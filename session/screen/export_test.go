@@ -1,0 +1,17 @@
+package screen
+
+// SetJPEGQuality sets the JPEG quality of a level, for experiments.
+func SetJPEGQuality(lv Level, q int) { jpegQuality[lv] = q }
+
+// SetMaxSize lowers the largest screen side d accepts, so that fuzzing does
+// not spend its time allocating 256 MiB frames.
+func SetMaxSize(d *Decoder, n int) { d.maxSide = n }
+
+// JPEGSize is the size of img as one JPEG at quality (4:4:4 unless sub).
+func JPEGSize(img *Image, quality int, sub bool) int {
+	var j jpegEnc
+	scan, q := j.encode(img, img.Bounds(), sub, quality, 0)
+	return len(scan) + len(q.tables) + 40
+}
+
+func SetFlateLevel(l int) { flateLevel = l }
