@@ -17,3 +17,6 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./invitations/
 	go test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./session/
 	go test -run=NONE -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./sessionlog/
+	go test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./session/screen/
+	go test -run=NONE -fuzz=FuzzParseCommand -fuzztime=$(FUZZTIME) ./cmd/gethelp/
+	go test -run=NONE -fuzz=FuzzSettings -fuzztime=$(FUZZTIME) ./cmd/gethelp/
