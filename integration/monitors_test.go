@@ -61,7 +61,6 @@ func (s *twoMonitors) Monitors() []host.Monitor {
 
 func (s *twoMonitors) Close() error { return nil }
 
-
 // waitFrame waits for a frame event of the given size.
 func waitFrame(t *testing.T, ch <-chan viewer.Event, w, h int) {
 	t.Helper()
