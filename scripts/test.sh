@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need; installed only when missing.
-#   xvfb                 a real X server for the X11 capture tests
+#   xvfb                 a real X server for the X11 capture and input tests
+#   xserver-xephyr       a nested X server: a "physical" keyboard for ESC tests
+#   xterm, xdotool       a real application to type into, and a stand-in helper
 #   chromium             headless browser for the web UI tests
 #   fonts-dejavu-core    so pages render text in screenshots
-PKGS=(xvfb chromium fonts-dejavu-core)
+PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
