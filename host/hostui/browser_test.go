@@ -9,52 +9,53 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/localweb/browsertest"
 	"github.com/gethelp/gethelp/viewer"
 )
 
 func TestHostWindow(t *testing.T) {
 	l := startHost(t)
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
 		t.Fatal(err)
 	}
 	// Waiting: the password, the invitation, the state.
-	poll(t, ctx, "the password", fmt.Sprintf(`document.getElementById('password').textContent === %q`, l.host.Password()))
-	poll(t, ctx, "the waiting state", `document.getElementById('status-title').textContent.includes('Waiting')`)
-	poll(t, ctx, "the invitation id", fmt.Sprintf(`document.getElementById('inv-id').textContent === %q`, l.host.Invitation().ID))
-	body := eval[string](t, ctx, `document.body.innerText`)
+	browsertest.Poll(t, ctx, "the password", fmt.Sprintf(`document.getElementById('password').textContent === %q`, l.host.Password()))
+	browsertest.Poll(t, ctx, "the waiting state", `document.getElementById('status-title').textContent.includes('Waiting')`)
+	browsertest.Poll(t, ctx, "the invitation id", fmt.Sprintf(`document.getElementById('inv-id').textContent === %q`, l.host.Invitation().ID))
+	body := browsertest.Eval[string](t, ctx, `document.body.innerText`)
 	for _, want := range []string{"gethelp", "Getting help", "not with the invitation", "Disconnect", "Pause sharing"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page does not say %q", want)
 		}
 	}
-	if eval[bool](t, ctx, `!document.getElementById('disconnect').disabled`) {
+	if browsertest.Eval[bool](t, ctx, `!document.getElementById('disconnect').disabled`) {
 		t.Error("Disconnect is enabled with nobody connected")
 	}
-	screenshot(t, ctx, "host-waiting.png")
+	browsertest.Screenshot(t, ctx, "host-waiting.png")
 
 	// A wrong password shows in the log.
 	if _, _, err := l.connect(t, "Mallory", "wrong-password-1234"); err == nil {
 		t.Fatal("a wrong password was accepted")
 	}
-	poll(t, ctx, "the wrong password in the log", `document.getElementById('log').textContent.includes('Wrong password from “Mallory”')`)
+	browsertest.Poll(t, ctx, "the wrong password in the log", `document.getElementById('log').textContent.includes('Wrong password from “Mallory”')`)
 
 	// The helper connects.
 	v, vev, err := l.connect(t, "Bob", l.host.Password())
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "the helper's name", `document.getElementById('status-title').textContent === 'Bob is helping you'`)
-	poll(t, ctx, "what the helper may do", `!document.getElementById('rights').hidden &&
+	browsertest.Poll(t, ctx, "the helper's name", `document.getElementById('status-title').textContent === 'Bob is helping you'`)
+	browsertest.Poll(t, ctx, "what the helper may do", `!document.getElementById('rights').hidden &&
 		document.getElementById('rights').textContent.includes('Can see your screen')`)
-	poll(t, ctx, "Disconnect enabled", `!document.getElementById('disconnect').disabled`)
+	browsertest.Poll(t, ctx, "Disconnect enabled", `!document.getElementById('disconnect').disabled`)
 
 	// A second helper is refused as busy, and the log says so.
 	if _, _, err := l.connect(t, "Carol", l.host.Password()); err == nil {
 		t.Fatal("a second helper was let in")
 	}
-	poll(t, ctx, "the busy helper in the log", `document.getElementById('log').textContent.includes('“Carol”')`)
+	browsertest.Poll(t, ctx, "the busy helper in the log", `document.getElementById('log').textContent.includes('“Carol”')`)
 
 	// Chat from the page reaches the viewer.
 	const fromAlice = "Hi Bob, the printer says it is offline."
@@ -69,7 +70,7 @@ func TestHostWindow(t *testing.T) {
 	if err := v.Chat(fromBob); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "Bob's chat", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q)`, fromBob))
+	browsertest.Poll(t, ctx, "Bob's chat", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q)`, fromBob))
 
 	// Bandwidth: the page's select reaches the viewer.
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
@@ -89,28 +90,28 @@ func TestHostWindow(t *testing.T) {
 	vev.wait(t, "sharing paused", func(e viewer.Event) bool {
 		return e.Type == viewer.EventSharing && e.Paused != nil && *e.Paused
 	})
-	poll(t, ctx, "the Resume button", `document.getElementById('pause-text').textContent === 'Resume sharing'`)
-	screenshot(t, ctx, "host-paused.png")
+	browsertest.Poll(t, ctx, "the Resume button", `document.getElementById('pause-text').textContent === 'Resume sharing'`)
+	browsertest.Screenshot(t, ctx, "host-paused.png")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("pause"))); err != nil {
 		t.Fatal(err)
 	}
 	vev.wait(t, "sharing resumed", func(e viewer.Event) bool {
 		return e.Type == viewer.EventSharing && e.Paused != nil && !*e.Paused
 	})
-	poll(t, ctx, "the Pause button", `document.getElementById('pause-text').textContent === 'Pause sharing'`)
+	browsertest.Poll(t, ctx, "the Pause button", `document.getElementById('pause-text').textContent === 'Pause sharing'`)
 
 	// A reload gets the whole state back.
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "the state after a reload", `document.getElementById('status-title').textContent === 'Bob is helping you'`)
-	poll(t, ctx, "the chat after a reload", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q) &&
+	browsertest.Poll(t, ctx, "the state after a reload", `document.getElementById('status-title').textContent === 'Bob is helping you'`)
+	browsertest.Poll(t, ctx, "the chat after a reload", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q) &&
 		document.getElementById('transcript').textContent.includes(%q)`, fromAlice, fromBob))
-	poll(t, ctx, "the log after a reload", `document.getElementById('log').textContent.includes('“Carol”')`)
-	poll(t, ctx, "the bandwidth after a reload", `document.getElementById('bandwidth').value === 'high'`)
+	browsertest.Poll(t, ctx, "the log after a reload", `document.getElementById('log').textContent.includes('“Carol”')`)
+	browsertest.Poll(t, ctx, "the bandwidth after a reload", `document.getElementById('bandwidth').value === 'high'`)
 
-	screenshot(t, ctx, "host.png")
-	narrowScreenshot(t, ctx, "host-narrow.png")
+	browsertest.Screenshot(t, ctx, "host.png")
+	browsertest.NarrowScreenshot(t, ctx, "host-narrow.png")
 
 	// Disconnect ends the session at once.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("disconnect"))); err != nil {
@@ -121,8 +122,8 @@ func TestHostWindow(t *testing.T) {
 		t.Errorf("the helper was told %q", e.Reason)
 	}
 	l.hostEv.wait(t, "the host's end", func(e host.Event) bool { return e.Type == host.EventDisconnected })
-	poll(t, ctx, "the ended state", `document.getElementById('status-title').textContent === 'The session ended' &&
+	browsertest.Poll(t, ctx, "the ended state", `document.getElementById('status-title').textContent === 'The session ended' &&
 		document.getElementById('status-detail').textContent === 'You ended the session.'`)
-	poll(t, ctx, "Disconnect disabled", `document.getElementById('disconnect').disabled`)
-	screenshot(t, ctx, "host-ended.png")
+	browsertest.Poll(t, ctx, "Disconnect disabled", `document.getElementById('disconnect').disabled`)
+	browsertest.Screenshot(t, ctx, "host-ended.png")
 }

@@ -7,17 +7,16 @@
 //
 // Decisions:
 //
-//   - The page is served on a loopback address only (127.0.0.1:0 unless
-//     Options.Addr names another loopback address) with a fresh random
-//     128-bit token. Every request must carry it, in the URL (/?t=TOKEN,
-//     which also sets an HttpOnly, SameSite=Strict cookie named after the
-//     port, since cookies ignore ports) or in that cookie; anything else,
-//     and any Host header that does not name this machine (DNS rebinding),
-//     gets 403. The WebSocket also checks the Origin. The password is sent
-//     only over that WebSocket, in the first message, and never logged.
+//   - The page is served by package localweb, which holds the security
+//     decisions: a loopback address only (127.0.0.1:0 unless Options.Addr
+//     names another loopback address), a fresh random 128-bit token in the
+//     URL (/?t=TOKEN) or in an HttpOnly, SameSite=Strict cookie named after
+//     the port, 403 for anything else and for a Host header that does not
+//     name this machine (DNS rebinding), a strict Content-Security-Policy,
+//     and an Origin check on the WebSocket. The password is sent only
+//     over that WebSocket, in the first message, and never logged.
 //   - Assets are plain HTML, CSS and JavaScript embedded with go:embed; the
-//     page loads nothing from anywhere else and its Content-Security-Policy
-//     forbids it to.
+//     page loads nothing from anywhere else.
 //   - One WebSocket (/ws) per page, JSON text messages only. Server to
 //     page: a "hello" first (host name, password, invitation id, expiry,
 //     addresses, starting bandwidth level), then the host's events as they

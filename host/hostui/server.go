@@ -1,24 +1,17 @@
 package hostui
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
-	"slices"
-	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/localweb"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -26,8 +19,9 @@ import (
 var assets embed.FS
 
 // ErrNotLoopback is returned by New when Options.Addr is not a loopback
-// address: the UI is never served to the network.
-var ErrNotLoopback = errors.New("hostui: the UI listens on loopback addresses only")
+// address: the UI is never served to the network. It is
+// localweb.ErrNotLoopback.
+var ErrNotLoopback = localweb.ErrNotLoopback
 
 // Options configures New.
 type Options struct {
@@ -42,36 +36,13 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-const (
-	// maxBacklog bounds the events kept for pages that connect late.
-	maxBacklog = 5000
-	// pageQueue is how many messages may wait for a slow page before it is
-	// dropped (it reconnects and gets the whole state again).
-	pageQueue = 256
-	// writeTimeout bounds one WebSocket write.
-	writeTimeout = 10 * time.Second
-	// maxCommand bounds a message from the page (a chat of 16 KiB, escaped).
-	maxCommand = 128 << 10
-)
-
 // Server serves the person's window. Create it with New; it runs until
 // Close.
 type Server struct {
 	h      *host.Host
 	logger *slog.Logger
 	hello  []byte // the first message to every page; holds the password
-	token  string // 32 hex digits; never logged
-	cookie string // the cookie's name, unique per port (cookies ignore ports)
-	url    string
-	srv    *http.Server
-	ctx    context.Context // cancelled by Close; parent of every page's context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // Serve and every page
-
-	mu      sync.Mutex
-	closed  bool               // guarded by mu
-	pages   map[*page]struct{} // guarded by mu
-	backlog [][]byte           // guarded by mu: every event, as JSON, oldest first
+	web    *localweb.Server
 }
 
 // hello is the first message to a page: what the host knows from the start.
@@ -93,16 +64,10 @@ type invitationInfo struct {
 }
 
 // New starts serving the window of h on a loopback address with a fresh
-// random token. It returns ErrNotLoopback for a non-loopback Options.Addr,
-// an error for an unknown Options.Level, or the error of net.Listen.
+// random token. It returns an error for an unknown Options.Level,
+// ErrNotLoopback for a non-loopback Options.Addr, or the error of
+// net.Listen.
 func New(h *host.Host, opts Options) (*Server, error) {
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	if !loopbackAddr(addr) {
-		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, addr)
-	}
 	if opts.Level != "" {
 		lv, err := screen.ParseLevel(opts.Level)
 		if err != nil {
@@ -127,59 +92,33 @@ func New(h *host.Host, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostui: %w", err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	s := &Server{h: h, logger: logger.With("component", "hostui"), hello: hb}
+	files, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, fmt.Errorf("hostui: %w", err)
 	}
-	token := newToken()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{
-		h:      h,
-		logger: logger.With("component", "hostui"),
-		hello:  hb,
-		token:  token,
-		cookie: fmt.Sprintf("gethelp_host_%d", ln.Addr().(*net.TCPAddr).Port),
-		url:    fmt.Sprintf("http://%s/?t=%s", ln.Addr(), token),
-		ctx:    ctx,
-		cancel: cancel,
-		pages:  make(map[*page]struct{}),
+	s.web, err = localweb.New(localweb.Options{
+		Addr:   opts.Addr,
+		Assets: files,
+		Name:   "host",
+		Logger: s.logger,
+		Hello:  func() []byte { return s.hello },
+		OnText: s.onText,
+	})
+	if err != nil {
+		return nil, err
 	}
-	s.srv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("serving the UI", "err", err)
-		}
-	}()
-	s.logger.Info("person's window ready", "addr", ln.Addr().String())
+	s.logger.Info("person's window ready", "addr", s.web.Addr().String())
 	return s, nil
 }
 
 // URL returns the address to open, token included: http://127.0.0.1:PORT/?t=TOKEN.
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.web.URL() }
 
 // Close stops the server: pages are disconnected, the listener closed, and
 // Close returns once every goroutine of the server has ended. Calling it
 // again returns nil.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	err := s.srv.Close()
-	s.wg.Wait()
-	return err
-}
+func (s *Server) Close() error { return s.web.Close() }
 
 // Publish shows an event of the host in the pages. Events are kept, so a
 // page that connects later (or reloads) catches up. Publish never blocks
@@ -193,113 +132,13 @@ func (s *Server) Publish(e host.Event) {
 		s.logger.Error("encoding an event", "type", e.Type, "err", err)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.backlog = append(s.backlog, b)
-	if len(s.backlog) > maxBacklog {
-		s.backlog = slices.Delete(s.backlog, 0, len(s.backlog)-maxBacklog)
-	}
-	for p := range s.pages {
-		p.send(b)
-	}
+	s.web.Broadcast(b)
 }
 
 // ServeHTTP serves the page, its assets and the WebSocket, to requests that
 // carry the token (in the URL or the cookie set when the page was opened
 // with it) and name a loopback host; anything else gets 403.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "+
-		"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	viaURL, ok := s.authorized(r)
-	if !ok {
-		http.Error(w, "403 forbidden: open the address gethelp printed, with its token", http.StatusForbidden)
-		return
-	}
-	if viaURL {
-		http.SetCookie(w, &http.Cookie{
-			Name: s.cookie, Value: s.token, Path: "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		})
-	}
-	switch r.URL.Path {
-	case "/":
-		s.asset(w, r, "assets/index.html", "text/html; charset=utf-8")
-	case "/app.js":
-		s.asset(w, r, "assets/app.js", "text/javascript; charset=utf-8")
-	case "/style.css":
-		s.asset(w, r, "assets/style.css", "text/css; charset=utf-8")
-	case "/ws":
-		s.servePage(w, r)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (s *Server) asset(w http.ResponseWriter, r *http.Request, name, ctype string) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	b, err := assets.ReadFile(name)
-	if err != nil {
-		http.Error(w, "500 missing asset", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Write(b)
-}
-
-// authorized reports whether r carries the token, and whether it came in
-// the URL (then the cookie is set).
-func (s *Server) authorized(r *http.Request) (viaURL, ok bool) {
-	if !loopbackHost(r.Host) {
-		return false, false // DNS rebinding: a foreign name pointing at us
-	}
-	if t := r.URL.Query().Get("t"); t != "" {
-		return true, s.tokenEqual(t)
-	}
-	c, err := r.Cookie(s.cookie)
-	return false, err == nil && s.tokenEqual(c.Value)
-}
-
-func (s *Server) tokenEqual(t string) bool {
-	return subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
-}
-
-// newToken returns 128 random bits as hex.
-func newToken() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// loopbackAddr reports whether addr (host:port) names a loopback IP.
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// loopbackHost reports whether a Host header names this machine.
-func loopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.web.ServeHTTP(w, r) }
 
 // command is a message from the page.
 type command struct {
@@ -308,8 +147,18 @@ type command struct {
 	Level string `json:"level,omitempty"`
 }
 
+// onText decodes a message from the page and carries it out.
+func (s *Server) onText(p *localweb.Page, msg []byte) {
+	var cmd command
+	if err := json.Unmarshal(msg, &cmd); err != nil {
+		p.SendText(errorMessage("", errors.New("the page sent something that is not JSON")))
+		return
+	}
+	s.do(p, cmd)
+}
+
 // do carries out a page's command; failures are told to that page.
-func (s *Server) do(p *page, cmd command) {
+func (s *Server) do(p *localweb.Page, cmd command) {
 	var err error
 	switch cmd.Type {
 	case "chat":
@@ -331,7 +180,7 @@ func (s *Server) do(p *page, cmd command) {
 	}
 	if err != nil {
 		s.logger.Info("command failed", "type", cmd.Type, "err", err)
-		p.send(errorMessage(cmd.Type, err))
+		p.SendText(errorMessage(cmd.Type, err))
 	}
 }
 
@@ -347,113 +196,4 @@ func errorMessage(cmd string, err error) []byte {
 		Message string `json:"message"`
 	}{"error", cmd, msg})
 	return b
-}
-
-// page is one connected browser page.
-type page struct {
-	s        *Server
-	conn     *websocket.Conn
-	out      chan []byte   // JSON messages for the page
-	slow     chan struct{} // closed when out overflowed
-	slowOnce sync.Once
-}
-
-// send queues a message without blocking; a page that lets its queue fill
-// up is dropped.
-func (p *page) send(b []byte) {
-	select {
-	case p.out <- b:
-	default:
-		p.slowOnce.Do(func() { close(p.slow) })
-	}
-}
-
-// servePage runs one page's WebSocket until the page goes or the server
-// closes.
-func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
-	if err != nil {
-		return // Accept has answered
-	}
-	c.SetReadLimit(maxCommand)
-	p := &page{s: s, conn: c, out: make(chan []byte, pageQueue), slow: make(chan struct{})}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		c.CloseNow()
-		return
-	}
-	s.wg.Add(1)
-	defer s.wg.Done()
-	initial := append([][]byte{s.hello}, s.backlog...)
-	s.pages[p] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pages, p)
-		s.mu.Unlock()
-	}()
-
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		defer cancel()
-		p.readCommands(ctx)
-	}()
-	err = p.run(ctx, initial)
-	if err != nil && ctx.Err() == nil {
-		s.logger.Debug("page dropped", "err", err)
-	}
-	cancel()
-	c.CloseNow()
-	<-readDone
-}
-
-func (p *page) readCommands(ctx context.Context) {
-	for {
-		typ, b, err := p.conn.Read(ctx)
-		if err != nil {
-			return
-		}
-		if typ != websocket.MessageText {
-			continue
-		}
-		var cmd command
-		if err := json.Unmarshal(b, &cmd); err != nil {
-			p.send(errorMessage("", errors.New("the page sent something that is not JSON")))
-			continue
-		}
-		p.s.do(p, cmd)
-	}
-}
-
-var errSlow = errors.New("hostui: the page does not keep up")
-
-// run writes the state so far to the page, then events as they come.
-func (p *page) run(ctx context.Context, initial [][]byte) error {
-	for _, m := range initial {
-		if err := p.write(ctx, m); err != nil {
-			return err
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-p.slow:
-			return errSlow
-		case m := <-p.out:
-			if err := p.write(ctx, m); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func (p *page) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return p.conn.Write(ctx, websocket.MessageText, b)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/localweb/browsertest"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 )
@@ -66,7 +67,7 @@ func waitCanvasEqual(t *testing.T, ctx context.Context, v *viewer.Viewer) {
 	var diff string
 	for time.Now().Before(deadline) {
 		w, h, want := framebufferRGBA(v)
-		c := eval[canvasPixels](t, ctx, readCanvas)
+		c := browsertest.Eval[canvasPixels](t, ctx, readCanvas)
 		got, err := base64.StdEncoding.DecodeString(c.B64)
 		if err != nil {
 			t.Fatal(err)
@@ -88,16 +89,16 @@ func waitCanvasEqual(t *testing.T, ctx context.Context, v *viewer.Viewer) {
 
 func TestViewerWindow(t *testing.T) {
 	l := startLive(t)
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "the first picture", `window.gethelp && window.gethelp.w === 640 && window.gethelp.h === 400`)
-	poll(t, ctx, "the host's name", `document.getElementById('title').textContent.includes('Alice')`)
+	browsertest.Poll(t, ctx, "the first picture", `window.gethelp && window.gethelp.w === 640 && window.gethelp.h === 400`)
+	browsertest.Poll(t, ctx, "the host's name", `document.getElementById('title').textContent.includes('Alice')`)
 
 	// The canvas is not blank: the synthetic screen has many colours.
-	c := eval[canvasPixels](t, ctx, readCanvas)
+	c := browsertest.Eval[canvasPixels](t, ctx, readCanvas)
 	pix, _ := base64.StdEncoding.DecodeString(c.B64)
 	colours := map[[3]byte]bool{}
 	for i := 0; i+3 < len(pix); i += 4 * 97 {
@@ -115,26 +116,26 @@ func TestViewerWindow(t *testing.T) {
 	l.viewEv.wait(t, "sharing paused", func(e viewer.Event) bool {
 		return e.Type == viewer.EventSharing && e.Paused != nil && *e.Paused
 	})
-	poll(t, ctx, "the paused banner", `!document.getElementById('banner').hidden &&
+	browsertest.Poll(t, ctx, "the paused banner", `!document.getElementById('banner').hidden &&
 		document.getElementById('banner').textContent.includes('paused')`)
 	waitCanvasEqual(t, ctx, l.viewer)
 	// The pointer is drawn by the page, over the canvas, not in it.
-	poll(t, ctx, "the pointer", `!document.getElementById('cursor').hidden`)
+	browsertest.Poll(t, ctx, "the pointer", `!document.getElementById('cursor').hidden`)
 	if err := l.host.PauseSharing(false); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "the banner to go", `document.getElementById('banner').hidden`)
+	browsertest.Poll(t, ctx, "the banner to go", `document.getElementById('banner').hidden`)
 
 	// 1:1 shows the screen at its size; Fit to window scales it.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("actual"))); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "1:1", `document.getElementById('screen').style.width === '640px' &&
+	browsertest.Poll(t, ctx, "1:1", `document.getElementById('screen').style.width === '640px' &&
 		document.getElementById('actual').getAttribute('aria-pressed') === 'true'`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("fit"))); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "fit to window", `document.getElementById('screen').style.width !== '640px'`)
+	browsertest.Poll(t, ctx, "fit to window", `document.getElementById('screen').style.width !== '640px'`)
 
 	// Chat from the page reaches the host.
 	const fromBob = "Hello Alice, can you open the printer settings?"
@@ -144,14 +145,14 @@ func TestViewerWindow(t *testing.T) {
 	l.hostEv.wait(t, "Bob's chat", func(e host.Event) bool {
 		return e.Type == host.EventChat && e.From == "Bob" && e.Text == fromBob
 	})
-	poll(t, ctx, "the input to clear", `document.getElementById('chat-input').value === ''`)
+	browsertest.Poll(t, ctx, "the input to clear", `document.getElementById('chat-input').value === ''`)
 
 	// Chat from the host appears in the page.
 	const fromAlice = "Sure, they are open now."
 	if err := l.host.Chat(fromAlice); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "Alice's chat", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q)`, fromAlice))
+	browsertest.Poll(t, ctx, "Alice's chat", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q)`, fromAlice))
 
 	// The bandwidth select sends the change.
 	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => {
@@ -167,34 +168,34 @@ func TestViewerWindow(t *testing.T) {
 	if err := l.host.SetBandwidth(screen.Full); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "the person's bandwidth change", `document.getElementById('bandwidth').value === 'full'`)
-	poll(t, ctx, "the monitor picker", `document.getElementById('monitor').options[0].text === 'All monitors' &&
+	browsertest.Poll(t, ctx, "the person's bandwidth change", `document.getElementById('bandwidth').value === 'full'`)
+	browsertest.Poll(t, ctx, "the monitor picker", `document.getElementById('monitor').options[0].text === 'All monitors' &&
 		document.getElementById('monitor').options.length === 2`)
-	poll(t, ctx, "connection statistics", `document.getElementById('stat-rate').textContent.includes('/s')`)
+	browsertest.Poll(t, ctx, "connection statistics", `document.getElementById('stat-rate').textContent.includes('/s')`)
 
 	// A reload gets the whole state back: chat, picture, bandwidth.
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, ctx, "the chat after a reload", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q) &&
+	browsertest.Poll(t, ctx, "the chat after a reload", fmt.Sprintf(`document.getElementById('transcript').textContent.includes(%q) &&
 		document.getElementById('transcript').textContent.includes(%q)`, fromBob, fromAlice))
-	poll(t, ctx, "the picture after a reload", `window.gethelp.w === 640`)
-	poll(t, ctx, "the bandwidth after a reload", `document.getElementById('bandwidth').value === 'full'`)
-	poll(t, ctx, "statistics after a reload", `document.getElementById('stat-rate').textContent !== ''`)
+	browsertest.Poll(t, ctx, "the picture after a reload", `window.gethelp.w === 640`)
+	browsertest.Poll(t, ctx, "the bandwidth after a reload", `document.getElementById('bandwidth').value === 'full'`)
+	browsertest.Poll(t, ctx, "statistics after a reload", `document.getElementById('stat-rate').textContent !== ''`)
 
-	screenshot(t, ctx, "viewer.png")
-	narrowScreenshot(t, ctx, "viewer-narrow.png")
+	browsertest.Screenshot(t, ctx, "viewer.png")
+	browsertest.NarrowScreenshot(t, ctx, "viewer-narrow.png")
 
 	// Disconnect ends the session on both sides.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("disconnect"))); err != nil {
 		t.Fatal(err)
 	}
 	l.hostEv.wait(t, "the host to see the end", func(e host.Event) bool { return e.Type == host.EventDisconnected })
-	poll(t, ctx, "the disconnected state", `!document.getElementById('ended').hidden &&
+	browsertest.Poll(t, ctx, "the disconnected state", `!document.getElementById('ended').hidden &&
 		document.getElementById('ended-reason').textContent.startsWith('Disconnected: ')`)
-	reason := eval[string](t, ctx, `document.getElementById('ended-reason').textContent`)
+	reason := browsertest.Eval[string](t, ctx, `document.getElementById('ended-reason').textContent`)
 	if !strings.Contains(reason, "helper disconnected") {
 		t.Errorf("ended reason %q", reason)
 	}
-	screenshot(t, ctx, "viewer-disconnected.png")
+	browsertest.Screenshot(t, ctx, "viewer-disconnected.png")
 }

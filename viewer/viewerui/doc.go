@@ -5,16 +5,15 @@
 //
 // Decisions:
 //
-//   - The page is served on a loopback address only (127.0.0.1:0 unless
-//     Options.Addr names another loopback address) with a fresh random
-//     128-bit token. Every request must carry it, in the URL (/?t=TOKEN,
-//     which also sets an HttpOnly, SameSite=Strict cookie named after the
-//     port, since cookies ignore ports) or in that cookie; anything else,
-//     and any Host header that does not name this machine (DNS rebinding),
-//     gets 403. The WebSocket also checks the Origin.
+//   - The page is served by package localweb, which holds the security
+//     decisions: a loopback address only (127.0.0.1:0 unless Options.Addr
+//     names another loopback address), a fresh random 128-bit token in the
+//     URL (/?t=TOKEN) or in an HttpOnly, SameSite=Strict cookie named after
+//     the port, 403 for anything else and for a Host header that does not
+//     name this machine (DNS rebinding), a strict Content-Security-Policy,
+//     and an Origin check on the WebSocket.
 //   - Assets are plain HTML, CSS and JavaScript embedded with go:embed; the
-//     page loads nothing from anywhere else and its Content-Security-Policy
-//     forbids it to.
+//     page loads nothing from anywhere else.
 //   - One WebSocket (/ws) per page. Server to page: text messages are JSON:
 //     a "hello" (side, host name, wire version) first, then the viewer's
 //     events as they marshal (frame events excepted), a "stats" message

@@ -2,31 +2,24 @@ package viewerui_test
 
 import (
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/synthetic"
+	"github.com/gethelp/gethelp/localweb/browsertest"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 	"github.com/gethelp/gethelp/viewer/viewerui"
 )
 
-var screenshots = flag.Bool("screenshots", false, "write docs/screenshots/viewer.png from a live session")
-
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const chromium = "/usr/bin/chromium"
-
 // waitTimeout bounds every wait of these tests.
-const waitTimeout = 30 * time.Second
+const waitTimeout = browsertest.Timeout
 
 // recorder keeps events and lets a test wait for one.
 type recorder[E any] struct {
@@ -154,95 +147,4 @@ func startLive(t *testing.T) *live {
 		l.hostSrc.Close()
 	})
 	return l
-}
-
-// newBrowser starts headless Chromium, closed at cleanup (which, registered
-// later, runs before the session's).
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("no browser at %s: %v", chromium, err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatalf("starting the browser: %v", err)
-	}
-	return ctx
-}
-
-// poll waits until the JavaScript expression is truthy.
-func poll(t *testing.T, ctx context.Context, what, expr string) {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
-		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-	}
-}
-
-// eval evaluates a JavaScript expression.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluating %s: %v", expr, err)
-	}
-	return v
-}
-
-// screenshot writes a screenshot of the page to docs/screenshots/name when
-// the test runs with -screenshots.
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	if !*screenshots {
-		return
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir := filepath.Join("..", "..", "docs", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
-}
-
-// narrowScreenshot writes a screenshot at phone width too, when the test
-// runs with -screenshots, and goes back to 1280×800.
-func narrowScreenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	if !*screenshots {
-		return
-	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(480, 900)); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(200 * time.Millisecond) // let the layout settle
-	screenshot(t, ctx, name)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatal(err)
-	}
 }

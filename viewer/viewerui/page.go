@@ -3,38 +3,32 @@ package viewerui
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
-	"slices"
-	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
+	"github.com/gethelp/gethelp/localweb"
 	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 )
 
-const (
-	// pointerInterval is how often the host's pointer is polled (~30 Hz).
-	pointerInterval = time.Second / 30
-	// writeTimeout bounds one WebSocket write; a page that does not read
-	// for that long is dropped.
-	writeTimeout = 10 * time.Second
-	// maxCommand bounds a message from the page (a chat of 16 KiB, escaped).
-	maxCommand = 128 << 10
-)
+// pointerInterval is how often the host's pointer is polled (~30 Hz).
+const pointerInterval = time.Second / 30
 
-var errSlow = errors.New("viewerui: the page does not keep up")
+// hello returns the first message to a page.
+func (s *Server) hello() []byte {
+	b, _ := json.Marshal(struct {
+		Type    string `json:"type"`
+		Side    string `json:"side"`
+		Host    string `json:"host"`
+		Version int    `json:"version"`
+	}{"hello", "helper", s.v.HostName(), wireVersion})
+	return b
+}
 
-// page is one connected browser page.
+// page is the screen and pointer of one connected browser page.
 type page struct {
-	s        *Server
-	conn     *websocket.Conn
-	out      chan []byte   // JSON messages for the page
-	slow     chan struct{} // closed when out overflowed
-	slowOnce sync.Once
+	s   *Server
+	web *localweb.Page
 
 	// Owned by run.
 	w, h    int    // the canvas's size; 0 before the first picture
@@ -45,96 +39,15 @@ type page struct {
 	shape   *session.CursorMessage // the shape last sent
 }
 
-// send queues a JSON message without blocking; a page that lets its queue
-// fill up is dropped.
-func (p *page) send(b []byte) {
-	select {
-	case p.out <- b:
-	default:
-		p.slowOnce.Do(func() { close(p.slow) })
-	}
+// servePage sends a page the screen and the pointer, once it has the hello,
+// the events and the stats so far (localweb.Options.OnPage).
+func (s *Server) servePage(ctx context.Context, p *localweb.Page) error {
+	return (&page{s: s, web: p}).run(ctx)
 }
 
-// servePage runs one page's WebSocket until the page goes or the server
-// closes.
-func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
-	if err != nil {
-		return // Accept has answered
-	}
-	c.SetReadLimit(maxCommand)
-	p := &page{s: s, conn: c, out: make(chan []byte, pageQueue), slow: make(chan struct{})}
-
-	hello, _ := json.Marshal(struct {
-		Type    string `json:"type"`
-		Side    string `json:"side"`
-		Host    string `json:"host"`
-		Version int    `json:"version"`
-	}{"hello", "helper", s.v.HostName(), wireVersion})
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		c.CloseNow()
-		return
-	}
-	s.wg.Add(1)
-	defer s.wg.Done()
-	initial := append([][]byte{hello}, s.backlog...)
-	if s.stats != nil {
-		initial = append(initial, s.stats)
-	}
-	initial = slices.Clip(initial)
-	s.pages[p] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pages, p)
-		s.mu.Unlock()
-	}()
-
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		defer cancel()
-		p.readCommands(ctx)
-	}()
-	err = p.run(ctx, initial)
-	if err != nil && ctx.Err() == nil {
-		s.logger.Debug("page dropped", "err", err)
-	}
-	cancel()
-	c.CloseNow()
-	<-readDone
-}
-
-func (p *page) readCommands(ctx context.Context) {
-	for {
-		typ, b, err := p.conn.Read(ctx)
-		if err != nil {
-			return
-		}
-		if typ != websocket.MessageText {
-			continue
-		}
-		var cmd command
-		if err := json.Unmarshal(b, &cmd); err != nil {
-			p.send(errorMessage("", errors.New("the page sent something that is not JSON")))
-			continue
-		}
-		p.s.do(p, cmd)
-	}
-}
-
-// run writes to the page: the state so far, the whole screen, then events,
-// screen updates and pointer moves as they come.
-func (p *page) run(ctx context.Context, initial [][]byte) error {
-	for _, m := range initial {
-		if err := p.write(ctx, websocket.MessageText, m); err != nil {
-			return err
-		}
-	}
+// run writes to the page: the whole screen, then screen updates and
+// pointer moves as they come. (localweb writes the events.)
+func (p *page) run(ctx context.Context) error {
 	updates, stop := p.s.v.SubscribeScreen()
 	defer stop()
 	if err := p.screen(ctx, updates, nil); err != nil {
@@ -150,10 +63,6 @@ func (p *page) run(ctx context.Context, initial [][]byte) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-p.slow:
-			return errSlow
-		case m := <-p.out:
-			err = p.write(ctx, websocket.MessageText, m)
 		case u := <-updates:
 			err = p.screen(ctx, updates, &u)
 		case <-tick.C:
@@ -163,12 +72,6 @@ func (p *page) run(ctx context.Context, initial [][]byte) error {
 			return err
 		}
 	}
-}
-
-func (p *page) write(ctx context.Context, typ websocket.MessageType, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return p.conn.Write(ctx, typ, b)
 }
 
 // screen brings the page's canvas up to the framebuffer. first is the
@@ -216,7 +119,7 @@ func (p *page) screen(ctx context.Context, updates <-chan viewer.ScreenUpdate, f
 		ww.sync(p.seq)
 	})
 	for _, m := range ww.messages() {
-		if err := p.write(ctx, websocket.MessageBinary, m); err != nil {
+		if err := p.web.SendBinary(ctx, m); err != nil {
 			return err
 		}
 	}
@@ -278,7 +181,7 @@ func (p *page) pointer(ctx context.Context) error {
 		p.ptr, p.ptrSent = ps, true
 	}
 	for _, m := range ww.messages() {
-		if err := p.write(ctx, websocket.MessageBinary, m); err != nil {
+		if err := p.web.SendBinary(ctx, m); err != nil {
 			return err
 		}
 	}
