@@ -59,6 +59,7 @@ type sharer struct {
 
 type captured struct {
 	c   Capture
+	at  time.Time // when Next returned: the change is on screen by then
 	err error
 }
 
@@ -86,7 +87,7 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 			case c := <-want:
 				cap, err := s.src.Next(c)
 				select {
-				case got <- captured{cap, err}:
+				case got <- captured{cap, time.Now(), err}:
 				case <-capCtx.Done():
 					return
 				}
@@ -127,7 +128,7 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 				}
 				return s.stats, r.err
 			}
-			if err := s.send(w, r.c); err != nil {
+			if err := s.send(w, r.c, r.at); err != nil {
 				return s.stats, err
 			}
 		}
@@ -174,7 +175,9 @@ func (s *sharer) region(img *screen.Image) screen.Rect {
 	return img.Bounds()
 }
 
-func (s *sharer) send(w *session.ChannelWriter, c Capture) error {
+// send encodes and sends one capture; at is when it was captured, so the
+// viewer's latency figure covers encoding, the network and decoding.
+func (s *sharer) send(w *session.ChannelWriter, c Capture, at time.Time) error {
 	r := s.region(c.Image)
 	img := c.Image.Sub(r)
 	dirty := make([]screen.Rect, 0, len(c.Dirty))
@@ -194,14 +197,13 @@ func (s *sharer) send(w *session.ChannelWriter, c Capture) error {
 			DstX: m.DstX - r.X, DstY: m.DstY - r.Y,
 		})
 	}
-	captured := time.Now()
 	level := s.auto.effective(s.level)
 	update, _, err := s.enc.Encode(img, dirty, moves, level)
 	if err != nil || update == nil {
 		return err
 	}
 	s.seq++
-	payload := session.AppendScreenFrame(nil, session.ScreenFrame{Seq: s.seq, Captured: captured, Update: update})
+	payload := session.AppendScreenFrame(nil, session.ScreenFrame{Seq: s.seq, Captured: at, Update: update})
 	if err := w.WriteFrame(payload); err != nil {
 		return err
 	}
