@@ -82,4 +82,17 @@
 //     monitor, "screen", and no primary: the first is then made primary.
 //     A change of the root window's size (RandR) is noticed from its
 //     ConfigureNotify: the next capture is whole, in a new image.
+//
+// The package also gives the helper's hands and the person's way out:
+//
+//   - Injector (inject.go) performs the helper's input through XTEST on a
+//     connection of its own: pointer, buttons, wheel, keys named as the
+//     browser names them and any Unicode text, with the modifiers the
+//     host's layout needs; a character the keymap lacks is bound to a spare
+//     keycode for a while. The design notes are at the top of inject.go.
+//   - KeyWatcher (watch.go) reports Escape pressed on a physical keyboard
+//     and never one injected through XTEST, from XI2 raw key events read on
+//     a dedicated connection whose byte stream is filtered before xgb sees
+//     it (xgb has no XInput2 and reads every event as 32 bytes). The design
+//     notes and byte layouts are in watch.go and watchwire.go.
 package x11
