@@ -77,17 +77,19 @@ func waitFrame(t *testing.T, ch <-chan viewer.Event, w, h int) {
 	}
 }
 
-func TestHelperPicksAMonitor(t *testing.T) {
+// sharedSession runs a host sharing twoMonitors (monitor: -1 lets the
+// helper choose) and a viewer connected to it, until the test ends.
+func sharedSession(t *testing.T, monitor int) (*viewer.Viewer, <-chan viewer.Event) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	h, err := host.New(host.Config{
 		ListenAddr: "127.0.0.1:0", TTL: time.Hour, HostName: "Alice",
-		Source: newTwoMonitors(), Level: screen.Full, Monitor: -1,
+		Source: newTwoMonitors(), Level: screen.Full, Monitor: monitor,
 	})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer h.Close()
 	hostDone := make(chan error, 1)
 	go func() { hostDone <- h.Run(ctx) }()
 	events := make(chan viewer.Event, 100)
@@ -96,11 +98,19 @@ func TestHelperPicksAMonitor(t *testing.T) {
 		OnEvent: func(e viewer.Event) { events <- e },
 	})
 	if err != nil {
+		cancel()
+		<-hostDone
+		h.Close()
 		t.Fatal(err)
 	}
 	viewerDone := make(chan error, 1)
 	go func() { viewerDone <- v.Run(ctx) }()
-	defer func() { v.Disconnect(""); <-viewerDone; cancel(); <-hostDone }()
+	t.Cleanup(func() { v.Disconnect(""); <-viewerDone; cancel(); <-hostDone; h.Close() })
+	return v, events
+}
+
+func TestHelperPicksAMonitor(t *testing.T) {
+	v, events := sharedSession(t, -1)
 
 	waitFrame(t, events, 300, 200) // all monitors at first
 	if err := v.ShowMonitor(1); err != nil {
@@ -122,29 +132,7 @@ func TestHelperPicksAMonitor(t *testing.T) {
 }
 
 func TestPersonSharesOneMonitorOnly(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	h, err := host.New(host.Config{
-		ListenAddr: "127.0.0.1:0", TTL: time.Hour, HostName: "Alice",
-		Source: newTwoMonitors(), Level: screen.Full, Monitor: 0,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	hostDone := make(chan error, 1)
-	go func() { hostDone <- h.Run(ctx) }()
-	events := make(chan viewer.Event, 100)
-	v, err := viewer.Open(ctx, viewer.Config{
-		Invitation: h.Invitation(), Password: h.Password(), Name: "Bob",
-		OnEvent: func(e viewer.Event) { events <- e },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	viewerDone := make(chan error, 1)
-	go func() { viewerDone <- v.Run(ctx) }()
-	defer func() { v.Disconnect(""); <-viewerDone; cancel(); <-hostDone }()
+	v, events := sharedSession(t, 0)
 
 	waitFrame(t, events, 100, 200)
 	// The helper asks for the other monitor; the person said no.
