@@ -24,6 +24,23 @@ var frameInterval = map[screen.Level]time.Duration{
 	screen.Full:   16 * time.Millisecond,
 }
 
+// While content changes faster than anyone can follow (a log scrolling
+// past, a video), every update re-sends most of what the one before sent,
+// and the frames in between cost bytes and CPU for nothing anyone can read.
+// So once busyUpdates updates in a row have each sent pixels over at least
+// busyShare of the shared area, less than busyGap apart, the sharer waits
+// busyInterval between updates, until an update is smaller again. Copied
+// pixels do not count: a dragged window or a short scroll stays smooth, and
+// typing never comes near. On the desktop workload (an xterm printing 30
+// lines every 50 ms) this sends 5 updates a second instead of 20 while the
+// log scrolls, with the same last picture.
+const (
+	busyShare    = 1.0 / 16
+	busyUpdates  = 2
+	busyGap      = 250 * time.Millisecond
+	busyInterval = 200 * time.Millisecond
+)
+
 // shareCmd changes what the sharer does; sent by Run from control messages
 // and by the person's UI.
 type shareCmd struct {
@@ -55,6 +72,9 @@ type sharer struct {
 	acked    uint32
 	lastSent time.Time
 	stats    ShareStats
+
+	busy     int       // updates in a row that sent a busyShare of the area, less than busyGap apart
+	lastBusy time.Time // when the last of them was captured
 }
 
 type captured struct {
@@ -102,7 +122,7 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 	var pace <-chan time.Time
 	for {
 		if !capturing && !s.paused && s.seq-s.acked < window && pace == nil {
-			if wait := frameInterval[s.auto.effective(s.level)] - time.Since(s.lastSent); wait > 0 {
+			if wait := s.interval() - time.Since(s.lastSent); wait > 0 {
 				pace = time.After(wait)
 			} else {
 				select {
@@ -133,6 +153,29 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 			}
 		}
 	}
+}
+
+// interval is the shortest time between two updates now.
+func (s *sharer) interval() time.Duration {
+	iv := frameInterval[s.auto.effective(s.level)]
+	if s.busy >= busyUpdates {
+		iv = max(iv, busyInterval)
+	}
+	return iv
+}
+
+// churned notes an update captured at at that sent pixels of a shared area
+// of area pixels, for interval.
+func (s *sharer) churned(pixels, area int, at time.Time) {
+	switch {
+	case float64(pixels) < busyShare*float64(area):
+		s.busy = 0
+	case s.busy > 0 && at.Sub(s.lastBusy) < busyGap:
+		s.busy++
+	default:
+		s.busy = 1
+	}
+	s.lastBusy = at
 }
 
 func (s *sharer) apply(cmd shareCmd) {
@@ -198,10 +241,11 @@ func (s *sharer) send(w *session.ChannelWriter, c Capture, at time.Time) error {
 		})
 	}
 	level := s.auto.effective(s.level)
-	update, _, err := s.enc.Encode(img, dirty, moves, level)
+	update, st, err := s.enc.Encode(img, dirty, moves, level)
 	if err != nil || update == nil {
 		return err
 	}
+	s.churned(st.Pixels, img.W*img.H, at)
 	s.seq++
 	payload := session.AppendScreenFrame(nil, session.ScreenFrame{Seq: s.seq, Captured: at, Update: update})
 	if err := w.WriteFrame(payload); err != nil {

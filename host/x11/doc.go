@@ -29,11 +29,12 @@
 //     more copy (included in the figure above), but an Image kept past
 //     Close can never point into unmapped memory.
 //   - DAMAGE makes an idle screen free. A damage object on the root window
-//     at level NonEmpty sends one DamageNotify when the damage goes from
-//     empty to not; Next then moves the damage into an XFixes region
-//     (damage.Subtract, which empties it and so re-arms the next event) and
-//     fetches its rects. Damage created on a viewable window starts as the
-//     whole window; the first Next drops it and reads the whole screen.
+//     reports each damaged rectangle in its events, so a capture needs no
+//     round trip to learn what changed; damage.Subtract (no reply) re-arms
+//     it. Next waits until no damage has come for 1 ms (4 ms at most) so it
+//     does not catch a half-drawn character. Damage created on a viewable
+//     window starts as the whole window; the first Next drops it and reads
+//     the whole screen.
 //     The server damages the bounding box of each drawing request, so Dirty
 //     over-approximates; more than 64 rects are merged on a 32-pixel grid.
 //     Only Dirty is copied into the image, so pixels outside it never
@@ -48,10 +49,10 @@
 //     keeps the geometry of top-level windows (queried with QueryTree and
 //     GetGeometry at start). A window still mapped, of the same size, at a
 //     new place since the previous capture gives a screen.Move, clipped so
-//     that source and destination are on screen. Before taking the damage,
-//     Next sends itself a ClientMessage through the server and waits for
-//     the event reader to see it, so every reported move happened before
-//     the damage was taken and its pixels are in the capture.
+//     that source and destination are on screen. Before a whole-screen
+//     capture, Next sends itself a ClientMessage through the server and
+//     waits for the event reader to see it, so every reported move happened
+//     before the damage was taken and its pixels are in the capture.
 //   - The extension-init race: xgb keeps event and error decoders in
 //     package-wide maps that every connection's reader consults, and each
 //     extension's Init writes them. The race detector rightly flags an Init
@@ -71,7 +72,9 @@
 //   - The pointer: XFixes CursorNotify says when the shape changes, and
 //     GetCursorImage gives it (ARGB words with premultiplied alpha,
 //     converted to straight RGBA). The position is polled with QueryPointer
-//     every 16 ms, only while a caller waits in Pointer: a poll is one
+//     only while a caller waits in Pointer, every 16 ms while it moves,
+//     backing off to every 200 ms once it has been still for a second (the
+//     first move after a pause shows up to 200 ms late): a poll is one
 //     round trip of 25–45 µs on Xvfb, 0.15–0.3% of a core. No
 //     event-driven way works with xgb v1.1.1: XInput2 raw motion would, but
 //     xgb lacks XInput and would lose its place in the stream on generic

@@ -40,9 +40,13 @@ func (s *Source) read() {
 		}
 		switch e := ev.(type) {
 		case damage.NotifyEvent:
-			// Level&0x7f is NonEmpty; the 0x80 bit says more events follow,
-			// which does not matter here: one wake-up suffices.
+			// At level DeltaRectangles each event carries one rect of
+			// newly damaged screen (the 0x80 bit of Level says more
+			// follow); one wake-up suffices for them all.
 			if e.Damage == s.damage {
+				s.wmu.Lock()
+				s.addDamageLocked(screen.Rect{X: int(e.Area.X), Y: int(e.Area.Y), W: int(e.Area.Width), H: int(e.Area.Height)})
+				s.wmu.Unlock()
 				signal(s.damaged)
 			}
 		case xfixes.CursorNotifyEvent:
@@ -178,13 +182,38 @@ func (s *Source) syncEvents(ctx context.Context) error {
 	}
 }
 
-// takeMoves returns the moves of top-level windows since the last call
+// maxPending is how many damaged rects the reader keeps before it merges
+// them (with simplify), so that damage piling up while nobody captures
+// takes bounded memory.
+const maxPending = 4 * maxRects
+
+// addDamageLocked records a damaged rect for the next capture.
+func (s *Source) addDamageLocked(r screen.Rect) {
+	if r.Empty() {
+		return
+	}
+	s.pending = append(s.pending, r)
+	if len(s.pending) > maxPending {
+		s.pending = simplify(s.pending, screen.Rect{W: s.rootW, H: s.rootH})
+	}
+}
+
+// takeChanges returns the damage the reader has seen since the last call
+// and the moves of top-level windows since then (see takeMovesLocked), both as
+// of the same event.
+func (s *Source) takeChanges(w, h int) ([]screen.Rect, []screen.Move) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	rects := s.pending
+	s.pending = nil
+	return rects, s.takeMovesLocked(w, h)
+}
+
+// takeMovesLocked returns the moves of top-level windows since the last call
 // (or since the start) as hints, clipped to the w×h screen, and makes the
 // windows' present places the base of the next call. A window counts as
 // moved when it stayed mapped and kept its size.
-func (s *Source) takeMoves(w, h int) []screen.Move {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+func (s *Source) takeMovesLocked(w, h int) []screen.Move {
 	var moves []screen.Move
 	bounds := screen.Rect{W: w, H: h}
 	for _, win := range s.windows {

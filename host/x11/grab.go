@@ -15,8 +15,8 @@ import (
 // A grabber reads pixels of the root window into an image of the screen's
 // size.
 type grabber interface {
-	// grab copies the root window's pixels in rects (disjoint, inside the
-	// screen) into the same places of img.
+	// grab copies the root window's pixels in rects (inside the screen;
+	// they may overlap) into the same places of img.
 	grab(img *screen.Image, rects []screen.Rect) error
 	// free releases what the grabber holds (the shared memory).
 	free()
@@ -186,7 +186,12 @@ func (g *shmGrabber) free() {
 const shmPixelsPerRect = 60000
 
 func (g *shmGrabber) grab(img *screen.Image, rects []screen.Rect) error {
-	if len(rects) > max(16, g.w*g.h/shmPixelsPerRect) {
+	area := 0
+	for _, r := range rects {
+		area += r.Area()
+	}
+	// Rects that overlap may add up to more than the segment holds.
+	if len(rects) > max(16, g.w*g.h/shmPixelsPerRect) || area > g.w*g.h {
 		return g.grabFull(img, rects)
 	}
 	return g.grabRects(img, rects)
@@ -208,8 +213,7 @@ func (g *shmGrabber) grabFull(img *screen.Image, rects []screen.Rect) error {
 }
 
 // grabRects reads each rect with its own request, pipelined, each into
-// its own part of the segment (the rects are disjoint and inside the
-// screen, so they fit).
+// its own part of the segment (grab checks that they fit).
 func (g *shmGrabber) grabRects(img *screen.Image, rects []screen.Rect) error {
 	cookies := make([]shm.GetImageCookie, len(rects))
 	off := 0

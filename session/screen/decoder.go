@@ -10,7 +10,7 @@ import (
 	"image/jpeg"
 	"io"
 
-	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/zstd"
 )
 
 // ErrCorrupt is returned (wrapped) by Decode for an update it cannot apply:
@@ -43,8 +43,8 @@ type Decoder struct {
 	img    *Image // the framebuffer; nil before the first keyframe
 	broken bool   // an update failed: only a keyframe can follow
 
-	src    bytes.Buffer  // compressed command stream not yet inflated
-	zr     io.ReadCloser // inflates src; its window persists across updates
+	src    bytes.Buffer  // compressed command stream not yet decompressed
+	zr     *zstd.Decoder // decompresses src; its window persists across updates
 	lr     io.LimitedReader
 	br     *bufio.Reader
 	tables []byte // JPEG tables from the last op that sent them
@@ -195,11 +195,21 @@ func (d *Decoder) decode(u []byte) ([]Op, error) {
 // resetStream starts a new command stream and forgets the JPEG tables.
 func (d *Decoder) resetStream() {
 	d.src.Reset()
+	// The zstd decoder reads src as a stream, a block at a time, and never
+	// past the blocks an update's command stream needs. (Handed a
+	// *bytes.Buffer itself, it would decode what the buffer holds at once
+	// and stop there.)
+	src := struct{ io.Reader }{&d.src}
 	if d.zr == nil {
-		d.zr = flate.NewReader(&d.src)
+		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(streamWindow),
+			zstd.WithDecoderMaxMemory(streamWindow), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			panic(err) // the options are valid
+		}
+		d.zr = zr
 		d.br = bufio.NewReaderSize(&d.lr, 32<<10)
-	} else if err := d.zr.(flate.Resetter).Reset(&d.src, nil); err != nil {
-		panic(err) // Reset of a flate reader without a dictionary does not fail
+	} else if err := d.zr.Reset(src); err != nil {
+		panic(err) // Reset with a reader fails only after Close, which is never called
 	}
 	d.tables = nil
 }

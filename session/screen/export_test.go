@@ -10,8 +10,10 @@ func SetMaxSize(d *Decoder, n int) { d.maxSide = n }
 // JPEGSize is the size of img as one JPEG at quality (4:4:4 unless sub).
 func JPEGSize(img *Image, quality int, sub bool) int {
 	var j jpegEnc
-	scan, q := j.encode(img, img.Bounds(), sub, quality, 0)
+	scan, q := j.encode(img, img.Bounds(), sub, quality, 0, 0)
 	return len(scan) + len(q.tables) + 40
 }
 
-func SetFlateLevel(l int) { flateLevel = l }
+// Features returns the number of anchored features of r in m at every
+// step-th row, for benchmarks.
+func Features(m *Image, r Rect, step int) int { return len(features(nil, m, r, step)) }

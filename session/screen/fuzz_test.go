@@ -92,9 +92,10 @@ func TestFuzzCorpus(t *testing.T) {
 		flip[len(flip)/2] ^= 0x40
 		seeds[fmt.Sprintf("update-%d-bitflip", i)] = flip
 	}
-	seeds["huge-keyframe"] = []byte{1, 1, 0x80, 0x40, 0x80, 0x40, 1, 0}
-	seeds["zero-size"] = []byte{1, 1, 0, 0, 1, 0}
-	seeds["bad-version"] = []byte{2, 0}
+	seeds["huge-keyframe"] = []byte{2, 1, 0x80, 0x40, 0x80, 0x40, 1, 0}
+	seeds["zero-size"] = []byte{2, 1, 0, 0, 1, 0}
+	seeds["bad-version"] = []byte{3, 0}
+	seeds["version-1"] = []byte{1, 1, 10, 10, 1, 0}
 	for name, b := range seeds {
 		data := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {

@@ -3,6 +3,7 @@ package screen
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
 // A baseline JPEG encoder for photo-like rectangles: 8-bit, three
@@ -165,14 +166,16 @@ var highQualities = []int{30, 40, 50, 60, 65, 70, 74, 78, 81, 84, 86, 88, 90, 92
 
 // jpegEnc encodes rectangles as JPEG scans. Its buffers are reused.
 type jpegEnc struct {
-	quants map[int]*jpegQuant
-	planes [3][]float32 // Y, Cb, Cr, padded to whole MCUs (chroma halved for 4:2:0)
-	coef   [3][]float32 // AAN outputs, 64 a block, blocks in raster order
-	pw, ph int          // padded luma size
-	last   int          // index in highQualities of the last quality chosen
-	acc    uint64
-	nacc   uint
-	out    []byte
+	quants  map[int]*jpegQuant
+	planes  [3][]float32 // Y, Cb, Cr, padded to whole MCUs (chroma halved for 4:2:0)
+	coef    [3][]float32 // AAN outputs, 64 a block, blocks in raster order
+	pw, ph  int          // padded luma size
+	last    int          // index in highQualities of the last quality chosen for its error
+	lastCap int          // index in highQualities of the last quality capped for its rate
+	capped  bool         // the last rectangle's quality was capped for its rate
+	acc     uint64
+	nacc    uint
+	out     []byte
 }
 
 func (j *jpegEnc) quant(quality int) *jpegQuant {
@@ -188,10 +191,12 @@ func (j *jpegEnc) quant(quality int) *jpegQuant {
 }
 
 // encode returns the scan of rectangle r of img, with chroma halved if sub,
-// and its quantization set: that of quality if quality > 0, else the lowest
-// of highQualities whose error stays under maxMSE (mean squared error per
-// channel in RGB; 4:4:4 only), or the highest.
-func (j *jpegEnc) encode(img *Image, r Rect, sub bool, quality int, maxMSE float64) ([]byte, *jpegQuant) {
+// and its quantization set: that of quality if quality > 0, else (4:4:4
+// only) the lowest of highQualities whose error stays under maxMSE (mean
+// squared error per channel in RGB), or the highest, but never one whose
+// scan takes more than maxBits bits per pixel if a lower one does not
+// (maxBits 0: no limit).
+func (j *jpegEnc) encode(img *Image, r Rect, sub bool, quality int, maxMSE, maxBits float64) ([]byte, *jpegQuant) {
 	mcu := 8
 	if sub {
 		mcu = 16
@@ -225,10 +230,99 @@ func (j *jpegEnc) encode(img *Image, r Rect, sub bool, quality int, maxMSE float
 			}
 		}
 		j.last = i
+		limit := maxBits * float64(j.pw*j.ph)
+		if maxBits > 0 && highQualities[i] >= rateCheckQuality {
+			// Counting the bits costs about half a scan: do it first only
+			// where the last rectangle needed capping (noise comes in
+			// large areas), else only when the scan turns out too long.
+			c := i
+			if j.capped {
+				c = j.capRate(i, limit)
+			} else if j.scan(j.quant(highQualities[i]), sub); float64(8*len(j.out)) <= limit {
+				return j.out, j.quant(highQualities[i])
+			} else {
+				c = j.capRate(i, limit)
+			}
+			j.capped = c < i
+			i = c
+		} else {
+			j.capped = false
+		}
 		q = j.quant(highQualities[i])
 	}
 	j.scan(q, sub)
 	return j.out, q
+}
+
+// rateCheckQuality is the lowest quality at which encode checks the rate
+// against its limit. Content that keeps the error under the target at a
+// lower quality has small coefficients, and so a low rate (on the photos
+// measured, under 1 bit per pixel); only noise needs qualities above 90
+// and then takes 3 to 10 bits per pixel.
+const rateCheckQuality = 86
+
+// capRate returns the highest index up to i in highQualities whose scan
+// takes at most limit bits (or 0), starting from the one the last capped
+// rectangle got.
+func (j *jpegEnc) capRate(i int, limit float64) int {
+	fits := func(i int) bool { return float64(j.bits(j.quant(highQualities[i]))) <= limit }
+	c := min(j.lastCap, i)
+	if fits(c) {
+		for c < i && fits(c+1) {
+			c++
+		}
+	} else {
+		for c > 0 {
+			if c--; fits(c) {
+				break
+			}
+		}
+	}
+	j.lastCap = c
+	return c
+}
+
+// bits returns the size in bits of the 4:4:4 scan of the coefficients
+// quantized with q, as scan would write it but for the stuffed zero bytes.
+func (j *jpegEnc) bits(q *jpegQuant) int {
+	n := 0
+	for c := range 3 {
+		t := min(c, 1)
+		dcT, acT := &huffTables[2*t], &huffTables[2*t+1]
+		inv := &q.inv[t]
+		coef := j.coef[c]
+		prev := 0
+		for i := 0; i+64 <= len(coef); i += 64 {
+			blk := (*[64]float32)(coef[i : i+64])
+			dc := int(round32(blk[0] * inv[0]))
+			n += valueBits(dcT, 0, dc-prev)
+			prev = dc
+			run := 0
+			for _, k := range zigzag[1:] {
+				v := int(round32(blk[k] * inv[k]))
+				if v == 0 {
+					run++
+					continue
+				}
+				for run > 15 {
+					n += int(acT[0xf0].n)
+					run -= 16
+				}
+				n += valueBits(acT, run, v)
+				run = 0
+			}
+			if run > 0 {
+				n += int(acT[0].n)
+			}
+		}
+	}
+	return n
+}
+
+// valueBits is the number of bits emitValue writes for run and v.
+func valueBits(t *[256]huffCode, run, v int) int {
+	size := bits.Len(uint(max(v, -v)))
+	return int(t[run<<4|size].n) + size
 }
 
 // toYCbCr fills the planes from r of img, repeating the last column and row
@@ -243,14 +337,25 @@ func (j *jpegEnc) toYCbCr(img *Image, r Rect, sub bool) {
 	}
 	py, pb, pr := j.planes[0], j.planes[1], j.planes[2]
 	for y := range j.ph {
-		row := img.Pix[(r.Y+min(y, r.H-1))*img.Stride+4*r.X:]
 		o := y * j.pw
-		for x := range j.pw {
-			p := row[4*min(x, r.W-1):]
-			b, g, rr := float32(p[0]), float32(p[1]), float32(p[2])
-			py[o+x] = 0.299*rr + 0.587*g + 0.114*b - 128
-			pb[o+x] = -0.168736*rr - 0.331264*g + 0.5*b
-			pr[o+x] = 0.5*rr - 0.418688*g - 0.081312*b
+		if y >= r.H { // padding: the last row again
+			for _, p := range [3][]float32{py, pb, pr} {
+				copy(p[o:o+j.pw], p[o-j.pw:o])
+			}
+			continue
+		}
+		row := img.Pix[(r.Y+y)*img.Stride+4*r.X:]
+		row = row[:4*r.W]
+		ry, rb, rr := py[o:o+r.W], pb[o:o+r.W], pr[o:o+r.W]
+		for x := range ry {
+			p := row[4*x : 4*x+3]
+			b, g, red := float32(p[0]), float32(p[1]), float32(p[2])
+			ry[x] = 0.299*red + 0.587*g + 0.114*b - 128
+			rb[x] = -0.168736*red - 0.331264*g + 0.5*b
+			rr[x] = 0.5*red - 0.418688*g - 0.081312*b
+		}
+		for x := r.W; x < j.pw; x++ { // padding: the last column again
+			py[o+x], pb[o+x], pr[o+x] = ry[r.W-1], rb[r.W-1], rr[r.W-1]
 		}
 	}
 	if !sub {
@@ -336,16 +441,22 @@ func (j *jpegEnc) mse(q *jpegQuant, limit float64) float64 {
 	for c := range 3 {
 		inv, step := &q.inv[min(c, 1)], &q.step[min(c, 1)]
 		coef := j.coef[c]
-		var s float32
+		var s float64
 		for i := 0; i+64 <= len(coef); i += 64 {
 			blk := (*[64]float32)(coef[i : i+64])
-			for k := range blk {
-				v := blk[k] * inv[k]
-				d := (v - round32(v)) * step[k]
-				s += d * d
+			// Four sums side by side, so that the additions overlap.
+			var s0, s1, s2, s3 float32
+			for k := 0; k < 64; k += 4 {
+				v0, v1, v2, v3 := blk[k]*inv[k], blk[k+1]*inv[k+1], blk[k+2]*inv[k+2], blk[k+3]*inv[k+3]
+				d0 := (v0 - round32(v0)) * step[k]
+				d1 := (v1 - round32(v1)) * step[k+1]
+				d2 := (v2 - round32(v2)) * step[k+2]
+				d3 := (v3 - round32(v3)) * step[k+3]
+				s0, s1, s2, s3 = s0+d0*d0, s1+d1*d1, s2+d2*d2, s3+d3*d3
 			}
+			s += float64((s0 + s1) + (s2 + s3))
 		}
-		if total += weights[c] * float64(s); total > limit*n {
+		if total += weights[c] * s; total > limit*n {
 			break
 		}
 	}

@@ -68,7 +68,7 @@ func TestJPEGEncoder(t *testing.T) {
 		minPSNR float64
 	}{{true, 0, highPSNR - 0.5}, {false, 75, 30}, {false, 50, 28}} {
 		var enc jpegEnc
-		scan, q := enc.encode(img, img.Bounds(), !tc.full, tc.quality, highMSE)
+		scan, q := enc.encode(img, img.Bounds(), !tc.full, tc.quality, highMSE, highMaxBits)
 		m, err := jpeg.Decode(bytes.NewReader(jpegFile(q, scan, img.W, img.H, tc.full)))
 		if err != nil {
 			t.Fatalf("full=%v: decode: %v", tc.full, err)

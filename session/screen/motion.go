@@ -2,7 +2,9 @@ package screen
 
 import (
 	"cmp"
+	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"slices"
 )
 
@@ -15,7 +17,7 @@ import (
 //     row segment is looked up among the old ones by hash; rows whose hash is
 //     unique vote for an offset dy.
 //  3. Moves in two dimensions (a dragged window): content-defined anchors
-//     (where a rolling hash of 8 pixels has its top bits zero, on an edge)
+//     (where a rolling hash of 16 pixels has its top bits zero, on an edge)
 //     are keyed by the 24×4 pixels from them in the old and new frames; keys
 //     unique in the old frame vote for an offset dx, dy.
 //
@@ -31,7 +33,8 @@ const (
 	maxFeatures     = 1 << 16
 
 	anchorBits    = 5  // one anchor in 32 edge pixels
-	anchorWindow  = 8  // pixels in the anchor's rolling hash
+	anchorShift   = 2  // bits the anchor hash shifts by a pixel ...
+	anchorWindow  = 16 // ... so that it covers this many pixels
 	featureBefore = 7  // a feature's key covers the anchor window ...
 	featureSpan   = 24 // ... and the pixels after it, this many in all,
 	featureRows   = 4  // in this many rows from the anchor's down
@@ -49,11 +52,13 @@ type feature struct {
 // motionFinder finds copy ops. Its buffers are reused between updates.
 type motionFinder struct {
 	copies   []Rect // destinations of this update's copies
+	limit    Rect   // the pixels still to send when the search began, boxed
 	seeds    []seed
 	follow   []seed
 	votes    map[offset]int
 	cands    []offset
 	table    uniqueTable
+	runs     []Rect // shift: runs of changed tiles, one tile high
 	featPrev []feature
 	featNew  []feature
 	hseed    maphash.Seed
@@ -63,6 +68,13 @@ type motionFinder struct {
 // findCopies sends the copies it can confirm and applies them to e.prev.
 func (f *motionFinder) findCopies(e *Encoder, img *Image, moves []Move, lv Level) {
 	f.copies = f.copies[:0]
+	// Copies are trimmed to the pixels still to send, so growing them
+	// past these is work for nothing (a flat background matches at any
+	// offset all the way to the screen's edges).
+	f.limit = Rect{}
+	for _, t := range e.changed {
+		f.limit = f.limit.Union(e.box[t])
+	}
 	if f.votes == nil {
 		f.votes = make(map[offset]int)
 	}
@@ -83,7 +95,7 @@ func (f *motionFinder) tryMove(e *Encoder, img *Image, m Move, lv Level) {
 		return
 	}
 	b := img.Bounds()
-	dst := Rect{m.DstX, m.DstY, m.Src.W, m.Src.H}.Intersect(b).Intersect(Rect{-dx, -dy, b.W, b.H})
+	dst := Rect{m.DstX, m.DstY, m.Src.W, m.Src.H}.Intersect(b).Intersect(Rect{-dx, -dy, b.W, b.H}).Intersect(f.limit)
 	fails := 0
 	for y := dst.Y; y < dst.Y+dst.H && fails < maxSeedFailures; y += 16 {
 		if f.covered(dst.X+dst.W/2, y) {
@@ -93,7 +105,7 @@ func (f *motionFinder) tryMove(e *Encoder, img *Image, m Move, lv Level) {
 			fails++
 			continue
 		}
-		r := grow(img, e.prev, Rect{dst.X, y, dst.W, 1}, dx, dy)
+		r := grow(img, e.prev, Rect{dst.X, y, dst.W, 1}, dx, dy, f.limit)
 		if !f.tryCopy(e, img, r, dx, dy, lv) {
 			fails++
 		}
@@ -150,10 +162,19 @@ func (f *motionFinder) rowHash(m *Image, x, y, w int) uint64 {
 }
 
 // shift proposes offsets in two dimensions from anchored features.
+//
+// The anchors of the new frame come first, where pixels are still to
+// send; then those of a sample of the old frame's rows (one in
+// shiftSample), and only if one of the new anchors is there at another
+// place, those of all its rows. Most large changes are new content
+// (another picture, another page), for which this reads a seventh of the
+// old frame instead of all of it; content that moved shows a seventh of
+// its anchors in the sample (the step is odd, as the new rows' is even,
+// so that every vertical offset has its share).
 func (f *motionFinder) shift(e *Encoder, img *Image, lv Level) {
 	f.seeds = f.seeds[:0]
 	clear(f.votes)
-	f.featPrev, f.featNew = f.featPrev[:0], f.featNew[:0]
+	f.runs, f.featNew = f.runs[:0], f.featNew[:0]
 	for ty := range e.th {
 		for tx := 0; tx < e.tw; {
 			if e.box[ty*e.tw+tx].Empty() {
@@ -165,14 +186,31 @@ func (f *motionFinder) shift(e *Encoder, img *Image, lv Level) {
 				tx++
 			}
 			x0, y0 := start*tileSize, ty*tileSize
-			r := Rect{x0, y0, min(tx*tileSize, img.W) - x0, min(tileSize, img.H-y0)}
-			f.featPrev = features(f.featPrev, e.prev, r, 1)
-			f.featNew = features(f.featNew, img, r, 2)
+			f.runs = append(f.runs, Rect{x0, y0, min(tx*tileSize, img.W) - x0, min(tileSize, img.H-y0)})
+			// A copy only fills pixels still to send: look for their
+			// anchors in the new frame there only.
+			var need Rect
+			for t := ty*e.tw + start; t < ty*e.tw+tx; t++ {
+				need = need.Union(e.box[t])
+			}
+			f.featNew = features(f.featNew, img, need, 2)
 		}
 	}
-	f.table.reset(len(f.featPrev))
-	for i, ft := range f.featPrev {
-		f.table.add(ft.key, i)
+	if len(f.featNew) < minVotes {
+		return
+	}
+	for _, step := range [2]int{shiftSample, 1} {
+		f.featPrev = f.featPrev[:0]
+		for _, r := range f.runs {
+			f.featPrev = features(f.featPrev, e.prev, r, step)
+		}
+		f.table.reset(len(f.featPrev))
+		for i, ft := range f.featPrev {
+			f.table.add(ft.key, i)
+		}
+		if step != 1 && !f.moved() {
+			return
+		}
 	}
 	for _, ft := range f.featNew {
 		i, ok := f.table.unique(ft.key)
@@ -188,43 +226,101 @@ func (f *motionFinder) shift(e *Encoder, img *Image, lv Level) {
 	f.followSeeds(e, img, lv)
 }
 
+// shiftSample is the step between the old frame's rows that shift looks
+// at first.
+const shiftSample = 7
+
+// moved reports whether a new anchor is in the table of old ones, once,
+// at another place.
+func (f *motionFinder) moved() bool {
+	for _, ft := range f.featNew {
+		if i, ok := f.table.unique(ft.key); ok {
+			if p := f.featPrev[i]; p.x != ft.x || p.y != ft.y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // features appends the anchored features of rect r of m, looking at every
 // step-th row.
+//
+// The anchors come from a gear hash of the pixels to the left: each pixel
+// shifts the hash by two bits and adds a mix of its colour, so the hash is
+// a function of the last anchorWindow pixels (their contributions shift
+// out after that) without a second read to take the oldest away. Inside a
+// run of one colour at least anchorWindow long the hash stays the same and
+// no pixel is an edge, so such runs (backgrounds, empty lines) are skipped
+// at the speed of a comparison.
 func features(dst []feature, m *Image, r Rect, step int) []feature {
-	const p = 0x01000193
-	pw := uint32(1)
-	for range anchorWindow {
-		pw *= p
+	end := 4 * (r.W - (featureSpan - featureBefore) + 1) // past the last anchor position in a row
+	if end <= 0 {
+		return dst
 	}
 	for y := r.Y; y < min(r.Y+r.H, m.H-featureRows+1); y += step {
-		row := m.Pix[y*m.Stride+4*r.X : y*m.Stride+4*(r.X+r.W)]
+		o := y*m.Stride + 4*r.X
+		row := m.Pix[o : o+end]
 		var h uint32
-		last := ^uint32(0)
-		for i := 0; i+featureSpan-featureBefore <= r.W; i++ {
-			c := le32(row[4*i:]) & 0xffffff
-			h = h*p + c
-			if i >= anchorWindow {
-				h -= (le32(row[4*(i-anchorWindow):]) & 0xffffff) * pw
+		prev := ^uint32(0)
+		run := 0 // pixels equal to prev ending at the one before j
+		for j := 0; j+4 <= len(row); j += 4 {
+			c := binary.LittleEndian.Uint32(row[j:j+4]) & 0xffffff
+			h = h<<anchorShift + gear(c)
+			if c == prev {
+				if run++; run >= anchorWindow {
+					// The hash is that of anchorWindow pixels of colour c
+					// and stays so to the end of the run.
+					for j+8 <= len(row) && binary.LittleEndian.Uint32(row[j+4:j+8])&0xffffff == c {
+						j += 4
+					}
+				}
+				continue
 			}
-			edge := c != last
-			last = c
-			if i < featureBefore || !edge || (h*0x9e3779b1)>>(32-anchorBits) != 0 {
+			prev, run = c, 1
+			if j < 4*featureBefore || (h*0x9e3779b1)>>(32-anchorBits) != 0 {
 				continue
 			}
 			if len(dst) == maxFeatures {
 				return dst
 			}
-			k := uint64(0xcbf29ce484222325)
-			for j := range featureRows {
-				o := (y+j)*m.Stride + 4*(r.X+i-featureBefore)
-				for s := m.Pix[o : o+4*featureSpan]; len(s) >= 4; s = s[4:] {
-					k = (k ^ uint64(le32(s)&0xffffff)) * 0x100000001b3
-				}
-			}
-			dst = append(dst, feature{k ^ k>>31, int32(r.X + i - featureBefore), int32(y)})
+			x := r.X + j/4 - featureBefore
+			dst = append(dst, feature{featureKey(m, x, y), int32(x), int32(y)})
 		}
 	}
 	return dst
+}
+
+// gear mixes a colour for the anchor hash: the rotation brings the
+// product's well-mixed high bits down, so that what is left of a pixel's
+// contribution after shifting still depends on all of its colour.
+func gear(c uint32) uint32 { return bits.RotateLeft32(c*0x9e3779b1, 16) }
+
+// featureKey hashes the featureSpan×featureRows pixels from x, y (blue,
+// green and red only), a row per lane, the lanes side by side so that
+// their multiplications overlap.
+func featureKey(m *Image, x, y int) uint64 {
+	const (
+		mask  = 0x00ffffff00ffffff
+		prime = 0x100000001b3
+		n     = 4 * featureSpan
+	)
+	o := y*m.Stride + 4*x
+	r0 := m.Pix[o : o+n]
+	r1 := m.Pix[o+m.Stride : o+m.Stride+n]
+	r2 := m.Pix[o+2*m.Stride : o+2*m.Stride+n]
+	r3 := m.Pix[o+3*m.Stride : o+3*m.Stride+n]
+	k0, k1, k2, k3 := uint64(0xcbf29ce484222325), uint64(0x84222325cbf29ce4), uint64(0x9ce484222325cbf2), uint64(0x2325cbf29ce48422)
+	for i := 0; i+8 <= n; i += 8 {
+		k0 = (k0 ^ binary.LittleEndian.Uint64(r0[i:])&mask) * prime
+		k1 = (k1 ^ binary.LittleEndian.Uint64(r1[i:])&mask) * prime
+		k2 = (k2 ^ binary.LittleEndian.Uint64(r2[i:])&mask) * prime
+		k3 = (k3 ^ binary.LittleEndian.Uint64(r3[i:])&mask) * prime
+	}
+	k := k0 ^ bits.RotateLeft64(k1, 16) ^ bits.RotateLeft64(k2, 32) ^ bits.RotateLeft64(k3, 48)
+	k ^= k >> 29
+	k *= 0xbf58476d1ce4e5b9
+	return k ^ k>>32
 }
 
 // followSeeds tries the offsets with the most votes, growing copies from
@@ -266,11 +362,12 @@ func (f *motionFinder) followSeeds(e *Encoder, img *Image, lv Level) {
 			if f.covered(s.x+s.w/2, s.y) {
 				continue
 			}
-			if !rowMatches(img, e.prev, s.x, s.y, s.w, s.dx, s.dy) {
+			seed := Rect{s.x, s.y, s.w, 1}.Intersect(f.limit)
+			if seed.Empty() || !rowMatches(img, e.prev, seed.X, seed.Y, seed.W, s.dx, s.dy) {
 				fails++
 				continue
 			}
-			r := grow(img, e.prev, Rect{s.x, s.y, s.w, 1}, s.dx, s.dy)
+			r := grow(img, e.prev, seed, s.dx, s.dy, f.limit)
 			if !f.tryCopy(e, img, r, s.dx, s.dy, lv) {
 				fails++
 			}
@@ -313,12 +410,13 @@ func (f *motionFinder) tryCopy(e *Encoder, img *Image, r Rect, dx, dy int, lv Le
 }
 
 // grow extends r, whose pixels in img match those of prev at offset dx, dy,
-// on each side in turn for as long as the new lines match too. A side tries
-// strips of growStep lines and halves the strip when one fails; a side whose
-// single line fails stays failed, since its line only gets longer.
-func grow(img, prev *Image, r Rect, dx, dy int) Rect {
-	xlo, xhi := max(0, -dx), min(img.W, img.W-dx)
-	ylo, yhi := max(0, -dy), min(img.H, img.H-dy)
+// on each side in turn for as long as the new lines match too, but not
+// past limit. A side tries strips of growStep lines and halves the strip
+// when one fails; a side whose single line fails stays failed, since its
+// line only gets longer.
+func grow(img, prev *Image, r Rect, dx, dy int, limit Rect) Rect {
+	xlo, xhi := max(0, -dx, limit.X), min(img.W, img.W-dx, limit.X+limit.W)
+	ylo, yhi := max(0, -dy, limit.Y), min(img.H, img.H-dy, limit.Y+limit.H)
 	var step [4]int // up, down, left, right
 	for i := range step {
 		step[i] = growStep

@@ -199,6 +199,21 @@ func photo(m *screen.Image, r screen.Rect, seed uint64) {
 
 func clamp(v float64) byte { return byte(min(255, max(0, math.Round(v)))) }
 
+// grain adds Gaussian noise of standard deviation sd to every channel of
+// r, as an unblurred plasma or a high-ISO photo has.
+func grain(m *screen.Image, r screen.Rect, sd float64, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 5))
+	r = r.Intersect(m.Bounds())
+	for y := r.Y; y < r.Y+r.H; y++ {
+		for x := r.X; x < r.X+r.W; x++ {
+			o := y*m.Stride + 4*x
+			for k := range 3 {
+				m.Pix[o+k] = clamp(float64(m.Pix[o+k]) + rng.NormFloat64()*sd)
+			}
+		}
+	}
+}
+
 // noise paints r with uniformly random pixels (the worst case).
 func noise(m *screen.Image, r screen.Rect, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 4))

@@ -2,9 +2,9 @@ package screen
 
 import "encoding/binary"
 
-// Wire constants of update format version 1 (see the package documentation).
+// Wire constants of update format version 2 (see the package documentation).
 const (
-	formatVersion = 1
+	formatVersion = 2
 
 	flagKey = 1 << 0 // keyframe: size follows, decoder state starts afresh
 
@@ -41,8 +41,8 @@ var jpegQuality = [...]int{Low: 50, Medium: 75, High: 0}
 // maxRaw is the largest command stream a single update for a w×h screen may
 // announce: lossless pixels take 3 bytes each and the area limit allows
 // maxAreaFactor frames of them, plus slack for op headers and JPEG tables.
-// The decoder parses the stream as it inflates, so this bounds work, not
-// memory.
+// The decoder parses the stream as it decompresses it, so this bounds
+// work, not memory.
 func maxRaw(w, h int) int { return 3*maxAreaFactor*w*h + maxRawSlack }
 
 // Baseline JPEG headers the decoder rebuilds around each scan: three
