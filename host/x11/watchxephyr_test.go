@@ -1,14 +1,11 @@
 package x11
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -94,48 +91,7 @@ func (d *Nested) xdotool(display string, args ...string) string {
 // screen, on the first free display number from 90 up (as StartXvfb).
 func startXephyr(t testing.TB, outer string, w, h int) (display string, stop func()) {
 	t.Helper()
-	for n := 90; n < 200; n++ {
-		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		if accepts(socket) {
-			continue
-		}
-		display := fmt.Sprintf(":%d", n)
-		cmd := exec.Command("Xephyr", display, "-screen", fmt.Sprintf("%dx%d", w, h), "-nolisten", "tcp", "-noreset")
-		cmd.Env = append(os.Environ(), "DISPLAY="+outer)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start Xephyr: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() {
-			cmd.Wait()
-			close(exited)
-		}()
-		switch waitFor(socket, exited, 10*time.Second) {
-		case "exited":
-			t.Logf("Xephyr %s exited at once: %s", display, out.String())
-			continue
-		case "timeout":
-			cmd.Process.Kill()
-			<-exited
-			t.Fatalf("Xephyr %s did not start within 10s: %s", display, out.String())
-		}
-		var once sync.Once
-		stop := func() {
-			once.Do(func() {
-				cmd.Process.Signal(syscall.SIGTERM)
-				select {
-				case <-exited:
-				case <-time.After(5 * time.Second):
-					cmd.Process.Kill()
-					<-exited
-				}
-			})
-		}
-		t.Cleanup(stop) // registered after StartXvfb's: runs first
-		return display, stop
-	}
-	t.Fatal("no free X display number between 90 and 199")
-	return "", nil
+	return startXServer(t, "Xephyr", []string{"DISPLAY=" + outer}, func(display string) []string {
+		return []string{display, "-screen", fmt.Sprintf("%dx%d", w, h), "-nolisten", "tcp", "-noreset"}
+	})
 }

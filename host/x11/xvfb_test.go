@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,17 +24,31 @@ func StartXvfb(t testing.TB, w, h, depth int) (display string, stop func()) {
 	if err != nil {
 		t.Fatal("Xvfb is not installed: run `make test`, which installs it (Debian package xvfb)")
 	}
+	return startXServer(t, path, nil, func(display string) []string {
+		return []string{display, "-screen", "0", fmt.Sprintf("%dx%dx%d", w, h, depth), "-nolisten", "tcp", "-noreset"}
+	})
+}
+
+// startXServer starts the X server at path (Xvfb, Xephyr) on the first free
+// display number from 90 up, with the arguments args gives for that display
+// and env added to the environment, and waits until it accepts connections.
+// It returns the display (":N") and a function that stops the server at once;
+// the server is stopped when the test ends anyway.
+func startXServer(t testing.TB, path string, env []string, args func(display string) []string) (display string, stop func()) {
+	t.Helper()
+	name := filepath.Base(path)
 	for n := 90; n < 200; n++ {
 		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
 		if accepts(socket) {
-			continue // a live server; stale lock files Xvfb clears itself
+			continue // a live server; stale lock files the server clears itself
 		}
 		display := fmt.Sprintf(":%d", n)
-		cmd := exec.Command(path, display, "-screen", "0", fmt.Sprintf("%dx%dx%d", w, h, depth), "-nolisten", "tcp", "-noreset")
+		cmd := exec.Command(path, args(display)...)
+		cmd.Env = append(os.Environ(), env...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
-			t.Fatalf("start Xvfb: %v", err)
+			t.Fatalf("start %s: %v", name, err)
 		}
 		exited := make(chan struct{})
 		go func() {
@@ -40,13 +56,13 @@ func StartXvfb(t testing.TB, w, h, depth int) (display string, stop func()) {
 			close(exited)
 		}()
 		switch waitFor(socket, exited, 10*time.Second) {
-		case "exited": // the number was taken meanwhile, or Xvfb failed
-			t.Logf("Xvfb %s exited at once: %s", display, out.String())
+		case "exited": // the number was taken meanwhile, or the server failed
+			t.Logf("%s %s exited at once: %s", name, display, out.String())
 			continue
 		case "timeout":
 			cmd.Process.Kill()
 			<-exited
-			t.Fatalf("Xvfb %s did not start within 10s: %s", display, out.String())
+			t.Fatalf("%s %s did not start within 10s: %s", name, display, out.String())
 		}
 		var once sync.Once
 		stop := func() {
