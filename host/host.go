@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,21 @@ type Config struct {
 	// Monitor, when >= 0, shares only that monitor of the source and the
 	// helper cannot pick another; -1 lets the helper choose (all at first).
 	Monitor int
+	// Injector performs the helper's input once the person grants control;
+	// nil means control cannot be granted.
+	Injector Injector
+	// Keys reports ESC on the person's own keyboard, which takes control
+	// back; nil means ESC is not watched.
+	Keys KeyWatcher
+	// IgnoreEscape turns off taking control back with ESC (the person's
+	// setting "Use ESC key to stop sharing control").
+	IgnoreEscape bool
+	// NoControl, when not empty, refuses control with this reason (the
+	// admin policy or the person's settings): view and chat only.
+	NoControl string
+	// AdminPrompts says the person can answer administrator prompts
+	// themselves, so they may let the helper answer them.
+	AdminPrompts bool
 	// PID is recorded in the store while the host waits; zero means none.
 	PID int
 	// Now is the clock; nil means time.Now.
@@ -84,6 +100,9 @@ type Event struct {
 	Paused       *bool     `json:"paused,omitempty"`
 	ScreenBytes  int64     `json:"screen_bytes,omitempty"`
 	Updates      int       `json:"updates,omitempty"`
+	By           string    `json:"by,omitempty"`
+	Capabilities []string  `json:"capabilities,omitempty"`
+	AdminPrompts bool      `json:"admin_prompts,omitempty"`
 }
 
 // Event types.
@@ -114,10 +133,17 @@ type Host struct {
 	evmu sync.Mutex // serialises OnEvent
 
 	mu       sync.Mutex
-	sess     *session.Conn // guarded by mu; nil while waiting
-	share    *shareRun     // guarded by mu; nil when not sharing
-	failures int           // guarded by mu
-	locked   bool          // guarded by mu
+	sess     *session.Conn      // guarded by mu; nil while waiting
+	share    *shareRun          // guarded by mu; nil when not sharing
+	failures int                // guarded by mu
+	locked   bool               // guarded by mu
+	consent  consent            // guarded by mu
+	secure   bool               // guarded by mu: an administrator prompt is on screen
+	origin   struct{ X, Y int } // guarded by mu: the shared region's corner in the source
+
+	input     inputQueue
+	endInput  context.CancelFunc // guarded by mu; stops serveInput
+	inputDone chan struct{}      // guarded by mu; closed when serveInput has ended
 }
 
 // New creates the invitation: a fresh key, the listening socket, the
@@ -185,6 +211,7 @@ func New(cfg Config) (*Host, error) {
 		ln:       ln,
 		logger:   logger.With("component", "host", "invitation", id),
 	}
+	h.input.wake = make(chan struct{}, 1)
 	resend := false
 	if cfg.Store != nil {
 		_, err := cfg.Store.Get(id)

@@ -56,6 +56,10 @@ func (h *Host) Run(ctx context.Context) error {
 	stop := make(chan struct{})
 	defer close(stop)
 
+	escDone := make(chan struct{})
+	go func() { defer close(escDone); h.watchEscape(ctx) }()
+	defer func() { cancel(); <-escDone }()
+
 	h.emit(Event{Type: EventWaiting})
 	var msgs <-chan received
 	for {
@@ -161,7 +165,14 @@ func (h *Host) finish(s *session.Conn, end error) error {
 	h.sess = nil
 	sr := h.share
 	h.share = nil
+	endInput, inputDone := h.endInput, h.inputDone
+	h.endInput, h.inputDone = nil, nil
 	h.mu.Unlock()
+	if endInput != nil {
+		endInput()
+		<-inputDone
+	}
+	h.endConsent(s.PeerName())
 	var stats ShareStats
 	if sr != nil {
 		stats = sr.stop()
@@ -178,6 +189,8 @@ func (h *Host) deliver(m session.Message) {
 		from := h.current().PeerName()
 		h.record("chat", map[string]any{"from": from, "side": "helper", "text": m.Text})
 		h.emit(Event{Type: EventChat, From: from, Text: m.Text})
+	case session.TypeRequestControl:
+		h.requestControl(h.current())
 	case session.TypeScreenAck:
 		h.toSharer(shareCmd{ack: m.Seq})
 	case session.TypeMonitor:
@@ -254,10 +267,15 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 		return nil
 	}
 	sr := h.startSharing(s)
+	inCtx, endInput := context.WithCancel(context.Background())
+	inputDone := make(chan struct{})
 	h.mu.Lock()
 	h.sess = s
 	h.share = sr
+	h.consent = consent{epoch: h.consent.epoch}
+	h.endInput, h.inputDone = endInput, inputDone
 	h.mu.Unlock()
+	go func() { defer close(inputDone); h.serveInput(inCtx, s) }()
 	h.setState(invitations.StateUsed)
 	h.record("connected", who)
 	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String()})

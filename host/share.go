@@ -222,6 +222,9 @@ func (s *sharer) region(img *screen.Image) screen.Rect {
 // viewer's latency figure covers encoding, the network and decoding.
 func (s *sharer) send(w *session.ChannelWriter, c Capture, at time.Time) error {
 	r := s.region(c.Image)
+	s.h.mu.Lock()
+	s.h.origin.X, s.h.origin.Y = r.X, r.Y
+	s.h.mu.Unlock()
 	img := c.Image.Sub(r)
 	dirty := make([]screen.Rect, 0, len(c.Dirty))
 	for _, d := range c.Dirty {

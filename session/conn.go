@@ -39,6 +39,9 @@ type Conn struct {
 	killed chan struct{} // closed when the connection is torn down
 	done   chan struct{} // closed after readLoop has ended and err is set
 
+	streams    streamQueue   // the peer's other channels, until taken
+	acceptDone chan struct{} // closed when acceptStreams has ended
+
 	closeOnce sync.Once
 	killOnce  sync.Once
 	mu        sync.Mutex
@@ -54,7 +57,11 @@ func newConn(qc *quic.Conn, ctrl *quic.Stream, peerName string, logger *slog.Log
 		in:       make(chan Message, 16),
 		killed:   make(chan struct{}),
 		done:     make(chan struct{}),
+
+		acceptDone: make(chan struct{}),
 	}
+	c.streams.init()
+	go func() { defer close(c.acceptDone); c.acceptStreams() }()
 	go c.readLoop()
 	return c
 }
@@ -190,6 +197,7 @@ func (c *Conn) kill(code quic.ApplicationErrorCode, reason string) {
 
 func (c *Conn) readLoop() {
 	defer close(c.done)
+	defer func() { <-c.acceptDone }() // every path out has killed the connection
 	defer close(c.in)
 	for {
 		f, err := ReadFrame(c.ctrl, MaxControlFrame)

@@ -16,7 +16,9 @@ const ALPN = "gethelp/1"
 // Channel numbers, written in the stream preface.
 const (
 	ChannelControl byte = 1 // bidirectional: handshake, control, chat
-	ChannelScreen  byte = 2 // host to viewer: screen updates
+	ChannelScreen  byte = 2 // host to viewer: screen updates (one-way)
+	ChannelInput   byte = 3 // viewer to host: the helper's input (one-way)
+	ChannelFile    byte = 4 // either way: one file transfer per stream (two-way)
 )
 
 // Frame types.

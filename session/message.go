@@ -21,7 +21,37 @@ const (
 	TypeMonitor   = "monitor"    // viewer: show Monitor (-1: all)
 	TypePointer   = "pointer"    // host: the pointer is at X, Y
 	TypeCursor    = "cursor"     // host: the pointer's new shape
-	TypeSharing   = "sharing"    // host: Paused says whether sharing is paused
+	TypeSharing   = "sharing"    // host: Paused says whether sharing is paused; Privacy why the view is blanked
+
+	// Consent.
+	TypeRequestControl = "request_control" // viewer: asks for control
+	TypeConsent        = "consent"         // host: Capabilities now granted; By and Text say what changed
+	TypeClipboard      = "clipboard"       // either side: the clipboard's new Text
+)
+
+// Capabilities the person can grant, each separately; none is on until the
+// person says so.
+const (
+	CapControl      = "control"       // the helper's mouse and keyboard reach the desktop
+	CapAdminPrompts = "admin_prompts" // ...also while an administrator prompt is up
+	CapFiles        = "files"         // the helper may offer files (each still needs accepting)
+	CapClipboard    = "clipboard"     // clipboard text flows both ways
+)
+
+// Privacy reasons in a sharing message.
+const (
+	PrivacySecurePrompt = "secure_prompt" // an administrator or password prompt is on screen
+)
+
+// Who ended or changed consent, in a consent message's By.
+const (
+	ByGrant      = "grant"      // the person granted
+	ByDeny       = "deny"       // the person declined a request
+	ByEscape     = "esc"        // the person pressed ESC
+	ByButton     = "button"     // the person pressed Stop in their window
+	ByDisconnect = "disconnect" // the session ended
+	ByPolicy     = "policy"     // an administrator's policy or the person's settings forbid it
+	ByUnable     = "unable"     // this computer cannot do it (no input method)
 )
 
 // MaxChatText is the longest chat message, in bytes, that Send accepts.
@@ -59,6 +89,10 @@ type Message struct {
 	Visible  bool           `json:"visible,omitempty"`  // pointer
 	Cursor   *CursorMessage `json:"cursor,omitempty"`   // cursor
 	Paused   bool           `json:"paused,omitempty"`   // sharing
+	Privacy  string         `json:"privacy,omitempty"`  // sharing: why the view is blanked ("" when it is not)
+
+	Capabilities []string `json:"capabilities,omitempty"` // consent: everything granted now (none when absent)
+	By           string   `json:"by,omitempty"`           // consent: what changed it
 }
 
 // MonitorInfo describes one monitor of the host, in screen pixels.

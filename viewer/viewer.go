@@ -60,6 +60,10 @@ type Event struct {
 	Monitor   *int                  `json:"monitor,omitempty"`
 	X         int                   `json:"x,omitempty"`
 	Y         int                   `json:"y,omitempty"`
+
+	// Consent.
+	Capabilities []string `json:"capabilities,omitempty"`
+	By           string   `json:"by,omitempty"`
 }
 
 // Event types.
@@ -77,6 +81,7 @@ type Viewer struct {
 	logger *slog.Logger
 	evmu   sync.Mutex
 	fb     framebuffer
+	ctl    control
 }
 
 // Open checks the invitation's expiry, connects and authenticates. Errors
@@ -215,12 +220,22 @@ func (v *Viewer) deliver(m session.Message) {
 		paused := m.Paused
 		v.record("sharing", map[string]any{"paused": paused})
 		v.emit(Event{Type: EventSharing, Paused: &paused})
+	case session.TypeConsent:
+		v.consent(m)
 	case session.TypePointer, session.TypeCursor:
 		v.pointer(m)
 	}
 }
 
 func (v *Viewer) end(err error) {
+	v.closeInput()
+	if v.InControl() {
+		v.ctl.mu.Lock()
+		v.ctl.caps = nil
+		v.ctl.mu.Unlock()
+		v.record(EventControlRevoked, map[string]any{"by": session.ByDisconnect})
+		v.emit(Event{Type: EventControlRevoked, By: session.ByDisconnect})
+	}
 	reason, by := "disconnected", "helper"
 	var ce *session.ClosedError
 	if errors.As(err, &ce) {
