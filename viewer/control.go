@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gethelp/gethelp/session"
 )
@@ -23,6 +24,8 @@ type control struct {
 	caps []string               // guarded by mu: what the person granted
 	w    *session.ChannelWriter // guarded by mu: the input channel, opened at first use
 	buf  []byte                 // guarded by mu
+	// buttons is the browser-style button mask of the last Pointer call.
+	buttons int // guarded by mu
 }
 
 // Capabilities returns what the person has granted.
@@ -105,4 +108,57 @@ func (v *Viewer) closeInput() {
 		_ = v.ctl.w.Close()
 		v.ctl.w = nil
 	}
+}
+
+// browserButtons maps the bits of a browser's MouseEvent.buttons to X-style
+// button numbers.
+var browserButtons = [...]struct{ bit, button int }{{1, 1}, {2, 3}, {4, 2}, {8, 8}, {16, 9}}
+
+// MovePointer moves the pointer to x, y (in the shared image) with buttons held
+// as a browser's MouseEvent.buttons says (1 left, 2 right, 4 middle, 8 back,
+// 16 forward): presses and releases are sent for the buttons that changed
+// since the previous call.
+func (v *Viewer) MovePointer(ctx context.Context, x, y, buttons int) error {
+	if err := v.SendInput(ctx, session.Input{Kind: session.InputMove, X: x, Y: y}); err != nil {
+		return err
+	}
+	v.ctl.mu.Lock()
+	before := v.ctl.buttons
+	v.ctl.buttons = buttons
+	v.ctl.mu.Unlock()
+	for _, b := range browserButtons {
+		was, is := before&b.bit != 0, buttons&b.bit != 0
+		if was == is {
+			continue
+		}
+		if err := v.SendInput(ctx, session.Input{Kind: session.InputButton, X: x, Y: y, Button: b.button, Down: is}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TypeText types text on the person's computer ('\n' is Return), in pieces
+// of at most session.MaxInputText bytes.
+func (v *Viewer) TypeText(ctx context.Context, text string) error {
+	for len(text) > 0 {
+		n := min(len(text), session.MaxInputText)
+		for n < len(text) && !utf8.RuneStart(text[n]) {
+			n--
+		}
+		if err := v.SendInput(ctx, session.Input{Kind: session.InputText, Text: text[:n]}); err != nil {
+			return err
+		}
+		text = text[n:]
+	}
+	return nil
+}
+
+// PressKey presses and releases the named key ("Escape", "Enter", "F5",
+// "a").
+func (v *Viewer) PressKey(ctx context.Context, key string) error {
+	if err := v.SendInput(ctx, session.Input{Kind: session.InputKey, Key: key, Down: true}); err != nil {
+		return err
+	}
+	return v.SendInput(ctx, session.Input{Kind: session.InputKey, Key: key})
 }

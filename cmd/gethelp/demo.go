@@ -26,7 +26,7 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	src, err := m.openSource(*source)
+	src, _, err := m.openSource(*source)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gethelp/gethelp/host/hostui"
 	"github.com/gethelp/gethelp/host/synthetic"
 	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -115,12 +116,25 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 	if err != nil {
 		return err
 	}
-	src, err := m.openSource(o.source)
+	src, srcName, err := m.openSource(o.source)
 	if err != nil {
 		return err
 	}
 	if src != nil {
 		defer src.Close()
+	}
+	refuse := noControl(pol, m.cfg)
+	var (
+		inj  host.Injector
+		keys host.KeyWatcher
+	)
+	if srcName == "x11" && refuse == "" {
+		if inj, keys, err = openX11Control(m.Getenv("DISPLAY"), m.logger); err != nil {
+			m.logger.Warn("control will not be possible", "err", err)
+		} else {
+			defer inj.Close()
+			defer keys.Close()
+		}
 	}
 	store := &invitations.Store{Dir: filepath.Join(m.stateDir, "invitations")}
 	var logDir string
@@ -158,6 +172,12 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		Level:      level,
 		Monitor:    o.monitor,
 		Logger:     m.logger,
+
+		Injector:     inj,
+		Keys:         keys,
+		NoControl:    refuse,
+		IgnoreEscape: m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl,
+		AdminPrompts: canAnswerAdminPrompts(),
 		OnEvent: func(e host.Event) {
 			if o.json {
 				out.write(e)
@@ -215,7 +235,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		}
 	}
 
-	known := []string{"chat", "disconnect", "bandwidth", "pause", "resume", "help"}
+	known := []string{"chat", "disconnect", "bandwidth", "pause", "resume", "grant", "deny", "revoke", "help"}
 	go readCommands(bufio.NewReader(m.Stdin), o.json, known, func(c command) {
 		var err error
 		switch c.Type {
@@ -232,6 +252,12 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 			}
 		case "pause", "resume":
 			err = h.PauseSharing(c.Type == "pause")
+		case "grant":
+			err = h.Grant(c.Capabilities...)
+		case "deny":
+			err = h.Deny()
+		case "revoke":
+			err = h.Revoke(session.ByButton, c.Capabilities...)
 		case "help":
 			fmt.Fprintln(m.Stderr, hostHelp)
 		}
@@ -280,6 +306,21 @@ func (m *Main) printHostEvent(e host.Event) {
 		fmt.Fprintf(w, "Invitation cancelled: %s.\n", e.Reason)
 	case host.EventBandwidth:
 		fmt.Fprintf(w, "Bandwidth: %s.\n", e.Level)
+	case host.EventControlRequested:
+		fmt.Fprintf(w, "%s asks to control your mouse and keyboard. Type /allow to let them (you can take control back at any time with ESC or /stop), or /deny.\n", e.Helper)
+		if e.AdminPrompts {
+			fmt.Fprintln(w, "Type /allow admin to also let them answer administrator prompts for you.")
+		}
+	case host.EventControlGranted:
+		fmt.Fprintf(w, "%s is in control (%s). Press ESC or type /stop to take control back.\n", e.Helper, strings.Join(e.Capabilities, ", "))
+	case host.EventControlDenied:
+		if e.By == session.ByDeny {
+			fmt.Fprintf(w, "You declined %s's request for control.\n", e.Helper)
+		} else {
+			fmt.Fprintf(w, "%s asked for control and was refused: %s.\n", e.Helper, e.Reason)
+		}
+	case host.EventControlRevoked:
+		fmt.Fprintf(w, "%s no longer controls your computer (%s).\n", e.Helper, revokedBy(e.By))
 	case host.EventSharing:
 		if *e.Paused {
 			fmt.Fprintln(w, "Sharing paused: your helper sees the last picture until you /resume.")
@@ -292,10 +333,25 @@ func (m *Main) printHostEvent(e host.Event) {
 const hostHelp = `Type a message and press Enter to chat.
 /pause, /resume          pause or resume screen sharing
 /bandwidth LEVEL         low, medium, high or full
+/allow [admin]           let the helper control your mouse and keyboard
+/deny                    decline the helper's request for control
+/stop                    take control back (ESC on your keyboard does too)
 /quit                    disconnect the helper`
 
-// openSource opens the screen to share.
-func (m *Main) openSource(name string) (host.Source, error) {
+func revokedBy(by string) string {
+	switch by {
+	case session.ByEscape:
+		return "you pressed ESC"
+	case session.ByButton:
+		return "you stopped it"
+	case session.ByDisconnect:
+		return "the session ended"
+	}
+	return by
+}
+
+// openSource opens the screen to share and says which kind it opened.
+func (m *Main) openSource(name string) (host.Source, string, error) {
 	display := m.Getenv("DISPLAY")
 	if name == "" {
 		name = "synthetic"
@@ -305,16 +361,17 @@ func (m *Main) openSource(name string) (host.Source, error) {
 	}
 	switch name {
 	case "none":
-		return nil, nil
+		return nil, name, nil
 	case "synthetic":
-		return synthetic.New(0, 0, 0), nil
+		return synthetic.New(0, 0, 0), name, nil
 	case "x11":
 		if display == "" {
-			return nil, errors.New("--source x11 needs an X display, but $DISPLAY is not set")
+			return nil, name, errors.New("--source x11 needs an X display, but $DISPLAY is not set")
 		}
-		return openX11(display, m.logger)
+		src, err := openX11(display, m.logger)
+		return src, name, err
 	}
-	return nil, fmt.Errorf("unknown --source %q (use x11, synthetic or none)", name)
+	return nil, name, fmt.Errorf("unknown --source %q (use x11, synthetic or none)", name)
 }
 
 func defaultName() string {

@@ -24,12 +24,17 @@ type Config struct {
 	Listen        string   `yaml:"listen"`
 	SessionLogs   *bool    `yaml:"session_logs"`
 	StateDir      string   `yaml:"state_dir"`
+	// AllowControl: false keeps every session to viewing and chat.
+	AllowControl *bool `yaml:"allow_control"`
+	// EscStopsControl: false turns off taking control back with ESC.
+	EscStopsControl *bool `yaml:"esc_stops_control"`
 }
 
 // Policy is what an administrator allows. The zero value allows everything.
 type Policy struct {
 	AllowRemoteAssistance *bool    `yaml:"allow_remote_assistance"`
 	MaxInvitationTTL      Duration `yaml:"max_invitation_ttl"`
+	AllowControl          *bool    `yaml:"allow_control"`
 
 	// Source names the file(s) the policy came from, for refusals.
 	Source string `yaml:"-"`
@@ -129,6 +134,10 @@ func (p Policy) stricter(q Policy) Policy {
 		out.AllowRemoteAssistance = q.AllowRemoteAssistance
 		out.Source = q.Source
 	}
+	if q.AllowControl != nil && !*q.AllowControl {
+		out.AllowControl = q.AllowControl
+		out.Source = q.Source
+	}
 	if q.MaxInvitationTTL > 0 && (out.MaxInvitationTTL == 0 || q.MaxInvitationTTL < out.MaxInvitationTTL) {
 		out.MaxInvitationTTL = q.MaxInvitationTTL
 		out.Source = q.Source
@@ -151,6 +160,18 @@ func (p Policy) checkHosting(ttl time.Duration, explicit bool) (time.Duration, e
 		return 0, fmt.Errorf("an invitation may stay open at most %v on this computer (administrator's policy %s); asked for %v", max, p.Source, ttl)
 	}
 	return ttl, nil
+}
+
+// noControl says why control is refused on this computer ("" when it is
+// allowed): the administrator's policy first, then the person's settings.
+func noControl(p Policy, c Config) string {
+	if p.AllowControl != nil && !*p.AllowControl {
+		return fmt.Sprintf("the administrator's policy (%s) allows viewing and chat only on this computer", p.Source)
+	}
+	if c.AllowControl != nil && !*c.AllowControl {
+		return "the person's settings allow viewing and chat only (allow_control: false)"
+	}
+	return ""
 }
 
 // stateDir is where invitations and logs are kept:

@@ -14,3 +14,7 @@ func openX11(display string, logger *slog.Logger) (host.Source, error) {
 }
 
 func quietX11(*slog.Logger) {}
+
+func openX11Control(string, *slog.Logger) (host.Injector, host.KeyWatcher, error) {
+	return nil, nil, errors.New("control of an X11 screen is supported on Linux only so far")
+}

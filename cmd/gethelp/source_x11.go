@@ -19,3 +19,19 @@ func openX11(display string, logger *slog.Logger) (host.Source, error) {
 func quietX11(logger *slog.Logger) {
 	xgb.Logger = slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 }
+
+// openX11Control opens what control of an X11 display needs: XTEST to
+// perform the helper's input and a watcher for the person's ESC. Call it
+// after openX11.
+func openX11Control(display string, logger *slog.Logger) (host.Injector, host.KeyWatcher, error) {
+	inj, err := x11.OpenInjector(display, x11.InjectorOptions{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := x11.WatchKeys(display, x11.WatchOptions{Logger: logger})
+	if err != nil {
+		inj.Close()
+		return nil, nil, err
+	}
+	return inj, keys, nil
+}

@@ -126,6 +126,15 @@ type command struct {
 	Level   string `json:"level"`   // bandwidth
 	Path    string `json:"path"`    // snapshot
 	Monitor *int   `json:"monitor"` // monitor
+
+	Capabilities []string `json:"capabilities"` // grant, revoke
+	Key          string   `json:"key"`          // key
+	X            *int     `json:"x"`            // pointer
+	Y            *int     `json:"y"`            // pointer
+	Buttons      int      `json:"buttons"`      // pointer: as MouseEvent.buttons
+	DX           int      `json:"dx"`           // wheel
+	DY           int      `json:"dy"`           // wheel
+	ID           string   `json:"id"`           // accept_file, decline_file
 }
 
 // readCommands reads commands from r until it ends, calling do for each.
@@ -177,6 +186,34 @@ func parseCommand(line string, jsonMode bool, known []string) (command, error) {
 				return c, errors.New("usage: /monitor N (0, 1, ... or -1 for all)")
 			}
 			c.Monitor = &n
+		case "control":
+			c.Type = "request_control"
+		case "allow":
+			c.Type = "grant"
+			c.Capabilities = []string{session.CapControl}
+			for _, a := range strings.Fields(arg) {
+				switch a {
+				case "admin":
+					c.Capabilities = append(c.Capabilities, session.CapAdminPrompts)
+				case "files", "clipboard":
+					c.Capabilities = append(c.Capabilities, a)
+				default:
+					return c, errors.New("usage: /allow [admin] [files] [clipboard]")
+				}
+			}
+		case "stop":
+			c.Type = "revoke"
+		case "type":
+			c.Type = "type_text"
+			c.Text = arg
+		case "key":
+			c.Key = arg
+		case "send":
+			c.Type = "send_file"
+			c.Path = arg
+		case "accept", "decline":
+			c.Type += "_file"
+			c.ID = arg
 		}
 	}
 	if !slices.Contains(known, c.Type) {
@@ -192,8 +229,27 @@ func parseCommand(line string, jsonMode bool, known []string) (command, error) {
 		return c, errors.New("snapshot needs a path for the PNG file")
 	case c.Type == "monitor" && c.Monitor == nil:
 		return c, errors.New("monitor needs a monitor number (-1 for all)")
+	case c.Type == "grant" && len(c.Capabilities) == 0:
+		return c, errors.New(`grant needs "capabilities": any of control, admin_prompts, files, clipboard`)
+	case c.Type == "type_text" && c.Text == "":
+		return c, errors.New("type_text needs the text to type")
+	case c.Type == "key" && c.Key == "":
+		return c, errors.New(`key needs a key name, such as "Escape", "Enter", "F5" or "a"`)
+	case c.Type == "pointer" && (c.X == nil || c.Y == nil):
+		return c, errors.New(`pointer needs "x" and "y"`)
+	case c.Type == "send_file" && c.Path == "":
+		return c, errors.New("send_file needs the path of the file to send")
+	case (c.Type == "accept_file" || c.Type == "decline_file") && c.ID == "":
+		return c, errors.New(c.Type + " needs the transfer's id")
 	}
 	return c, nil
 }
 
 const terminalHelp = "Type a message and press Enter to chat. /quit disconnects; /help lists more."
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

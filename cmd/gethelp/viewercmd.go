@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 	"github.com/gethelp/gethelp/viewer/viewerui"
@@ -125,7 +126,7 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			m.report(out, *jsonMode, err)
 		}
 	}
-	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "help"}
+	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "type_text", "key", "pointer", "wheel", "help"}
 	go readCommands(stdin, *jsonMode, known, func(c command) {
 		var err error
 		switch c.Type {
@@ -142,6 +143,16 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			err = v.Snapshot(c.Path)
 		case "monitor":
 			err = v.ShowMonitor(*c.Monitor)
+		case "request_control":
+			err = v.RequestControl()
+		case "type_text":
+			err = v.TypeText(ctx, c.Text)
+		case "key":
+			err = v.PressKey(ctx, c.Key)
+		case "pointer":
+			err = v.MovePointer(ctx, *c.X, *c.Y, c.Buttons)
+		case "wheel":
+			err = v.SendInput(ctx, session.Input{Kind: session.InputWheel, DX: c.DX, DY: c.DY})
 		case "help":
 			fmt.Fprintln(m.Stderr, viewerHelp)
 		}
@@ -159,6 +170,9 @@ const viewerHelp = `Type a message and press Enter to chat.
 /bandwidth LEVEL         ask for low, medium, high or full
 /monitor N               show monitor N (-1: all)
 /snapshot FILE.png       save the screen as received
+/control                 ask the person for control of their computer
+/type TEXT               type TEXT on their computer (once they allowed control)
+/key NAME                press a key: Escape, Enter, F5, a, ...
 /quit                    disconnect`
 
 // readViewerPassword gets the password: from a file, from stdin's first
@@ -212,6 +226,14 @@ func (m *Main) printViewerEvent(e viewer.Event) {
 		}
 	case viewer.EventBandwidth:
 		fmt.Fprintf(w, "Bandwidth: %s.\n", e.Level)
+	case viewer.EventControlRequested:
+		fmt.Fprintln(w, "Asked the person for control; waiting for their answer.")
+	case viewer.EventControlGranted:
+		fmt.Fprintf(w, "The person gave you control (%s). They can take it back at any moment with ESC.\n", strings.Join(e.Capabilities, ", "))
+	case viewer.EventControlDenied:
+		fmt.Fprintf(w, "No control: %s.\n", orDefault(e.Reason, "the person declined"))
+	case viewer.EventControlRevoked:
+		fmt.Fprintf(w, "Control ended: %s.\n", orDefault(e.Reason, "the person took control back"))
 	case viewer.EventDisconnected:
 		fmt.Fprintf(w, "Disconnected: %s.\n", e.Reason)
 		if e.Log != "" {

@@ -3,14 +3,11 @@ package x11
 import (
 	"bytes"
 	"crypto/rand"
-	"fmt"
+	"github.com/gethelp/gethelp/host/x11/x11test"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // The watcher authenticates with the cookie of its display, which xgb
@@ -62,44 +59,11 @@ func writeFile(t *testing.T, path string, records ...[]byte) {
 // clients with cookie, and returns the display.
 func startXvfbWithCookie(t *testing.T, dir, host string, cookie []byte) string {
 	t.Helper()
-	for n := 90; n < 200; n++ {
-		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		if accepts(socket) {
-			continue
-		}
-		display := fmt.Sprintf(":%d", n)
-		auth := filepath.Join(dir, fmt.Sprintf("server%d", n))
-		writeFile(t, auth, xauthRecord(256, host, fmt.Sprint(n), "MIT-MAGIC-COOKIE-1", cookie))
-		cmd := exec.Command("Xvfb", display, "-screen", "0", "320x200x24", "-nolisten", "tcp", "-auth", auth)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start Xvfb: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() {
-			cmd.Wait()
-			close(exited)
-		}()
-		switch waitFor(socket, exited, 10*time.Second) {
-		case "exited":
-			continue
-		case "timeout":
-			cmd.Process.Kill()
-			<-exited
-			t.Fatalf("Xvfb %s did not start within 10s: %s", display, out.String())
-		}
-		t.Cleanup(func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		})
-		return display
-	}
-	t.Fatal("no free X display number between 90 and 199")
-	return ""
+	display, _ := x11test.StartServer(t, "Xvfb", nil, func(display string) []string {
+		n := strings.TrimPrefix(display, ":")
+		auth := filepath.Join(dir, "server"+n)
+		writeFile(t, auth, xauthRecord(256, host, n, "MIT-MAGIC-COOKIE-1", cookie))
+		return []string{display, "-screen", "0", "320x200x24", "-nolisten", "tcp", "-auth", auth}
+	})
+	return display
 }

@@ -1,4 +1,4 @@
-package x11
+package x11test
 
 import (
 	"context"
@@ -91,7 +91,7 @@ func (d *Nested) xdotool(display string, args ...string) string {
 // screen, on the first free display number from 90 up (as StartXvfb).
 func startXephyr(t testing.TB, outer string, w, h int) (display string, stop func()) {
 	t.Helper()
-	return startXServer(t, "Xephyr", []string{"DISPLAY=" + outer}, func(display string) []string {
+	return StartServer(t, "Xephyr", []string{"DISPLAY=" + outer}, func(display string) []string {
 		return []string{display, "-screen", fmt.Sprintf("%dx%d", w, h), "-nolisten", "tcp", "-noreset"}
 	})
 }
