@@ -56,6 +56,7 @@ type Event struct {
 	Path      string                `json:"path,omitempty"`
 	Level     string                `json:"level,omitempty"`
 	Paused    *bool                 `json:"paused,omitempty"`
+	Privacy   string                `json:"privacy,omitempty"` // sharing: why the view is blanked
 	Monitors  []session.MonitorInfo `json:"monitors,omitempty"`
 	Monitor   *int                  `json:"monitor,omitempty"`
 	X         int                   `json:"x,omitempty"`
@@ -218,8 +219,8 @@ func (v *Viewer) deliver(m session.Message) {
 		v.emit(Event{Type: EventMonitors, Monitors: m.Monitors, Monitor: m.Monitor})
 	case session.TypeSharing:
 		paused := m.Paused
-		v.record("sharing", map[string]any{"paused": paused})
-		v.emit(Event{Type: EventSharing, Paused: &paused})
+		v.record("sharing", map[string]any{"paused": paused, "privacy": m.Privacy})
+		v.emit(Event{Type: EventSharing, Paused: &paused, Privacy: m.Privacy})
 	case session.TypeConsent:
 		v.consent(m)
 	case session.TypePointer, session.TypeCursor:
