@@ -171,6 +171,7 @@ func (h *Host) Grant(caps ...string) error {
 	now := h.consent.list()
 	h.mu.Unlock()
 	_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: now, By: session.ByGrant})
+	h.toSharer(shareCmd{privacy: true}) // admin_prompts may unblank the view
 	h.record("control_granted", map[string]any{"helper": s.PeerName(), "capabilities": now})
 	h.emit(Event{Type: EventControlGranted, Helper: s.PeerName(), Capabilities: now})
 	return nil
@@ -240,6 +241,7 @@ func (h *Host) Revoke(by string, caps ...string) error {
 		reason = h.cfg.HostName + " stopped sharing control"
 	}
 	_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: now, By: by, Text: reason})
+	h.toSharer(shareCmd{privacy: true}) // without admin_prompts a prompt blanks the view again
 	h.record("control_revoked", map[string]any{"helper": s.PeerName(), "by": by, "capabilities": gone})
 	h.emit(Event{Type: EventControlRevoked, Helper: s.PeerName(), By: by, Capabilities: gone})
 	return nil

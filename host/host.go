@@ -75,6 +75,17 @@ type Config struct {
 	// AdminPrompts says the person can answer administrator prompts
 	// themselves, so they may let the helper answer them.
 	AdminPrompts bool
+	// Windows lists the person's windows, for SecurePrompts and
+	// MaskedWindows; nil hides nothing.
+	Windows WindowLister
+	// SecurePrompts are the window classes (globs, case-insensitive) of
+	// password and administrator prompts: while one is on screen the
+	// helper sees nothing and their input is dropped, unless the person
+	// granted admin_prompts.
+	SecurePrompts []string
+	// MaskedWindows are window classes always painted black for the
+	// helper (a password manager, a mail client).
+	MaskedWindows []string
 	// PID is recorded in the store while the host waits; zero means none.
 	PID int
 	// Now is the clock; nil means time.Now.
@@ -103,6 +114,7 @@ type Event struct {
 	By           string    `json:"by,omitempty"`
 	Capabilities []string  `json:"capabilities,omitempty"`
 	AdminPrompts bool      `json:"admin_prompts,omitempty"`
+	Privacy      string    `json:"privacy,omitempty"`
 }
 
 // Event types.
@@ -118,6 +130,7 @@ const (
 	EventCancelled    = "cancelled"
 	EventBandwidth    = "bandwidth"
 	EventSharing      = "sharing"
+	EventPrivacy      = "privacy" // a secure prompt came or went: Privacy says whether the helper's view is blanked, Text names the window class
 )
 
 // Host waits for one helper on one invitation.

@@ -48,6 +48,7 @@ type shareCmd struct {
 	level   *screen.Level
 	monitor *int // -1: all
 	paused  *bool
+	privacy bool // look at the window list again
 }
 
 // ShareStats is a summary of what screen sharing sent in a session.
@@ -67,6 +68,8 @@ type sharer struct {
 	auto     adapt        // how far below the setting the link allows
 	monitor  int          // -1: all
 	paused   bool
+	blank    bool          // a secure prompt is up: the view is blanked
+	masked   []screen.Rect // painted black in the previous frame
 	enc      *screen.Encoder
 	seq      uint32
 	acked    uint32
@@ -121,7 +124,7 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 	capturing := false
 	var pace <-chan time.Time
 	for {
-		if !capturing && !s.paused && s.seq-s.acked < window && pace == nil {
+		if !capturing && !s.paused && !s.blank && s.seq-s.acked < window && pace == nil {
 			if wait := s.interval() - time.Since(s.lastSent); wait > 0 {
 				pace = time.After(wait)
 			} else {
@@ -139,7 +142,7 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 		case <-pace:
 			pace = nil
 		case cmd := <-s.cmds:
-			s.apply(cmd)
+			s.apply(ctx, cmd)
 		case r := <-got:
 			capturing = false
 			if r.err != nil {
@@ -148,6 +151,15 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 				}
 				return s.stats, r.err
 			}
+			// Privacy is checked after the capture, against the windows
+			// as they are now: a prompt mapped before the capture is seen.
+			pv := s.h.privacy(ctx)
+			if s.setBlank(s.h.setSecure(pv.secure, pv.class)) {
+				continue // this frame is never sent
+			}
+			painted := mask(r.c.Image, pv.masks)
+			r.c.Dirty = append(append(r.c.Dirty, painted...), s.masked...)
+			s.masked = painted
 			if err := s.send(w, r.c, r.at); err != nil {
 				return s.stats, err
 			}
@@ -178,7 +190,29 @@ func (s *sharer) churned(pixels, area int, at time.Time) {
 	s.lastBusy = at
 }
 
-func (s *sharer) apply(cmd shareCmd) {
+// setBlank blanks or restores the helper's view, telling the helper, and
+// returns blank.
+func (s *sharer) setBlank(blank bool) bool {
+	if blank == s.blank {
+		return blank
+	}
+	s.blank = blank
+	privacy := ""
+	if blank {
+		privacy = session.PrivacySecurePrompt
+	}
+	_ = s.conn.Send(session.Message{Type: session.TypeSharing, Paused: s.paused, Privacy: privacy})
+	if !blank {
+		s.h.refresh(s.src) // what changed meanwhile was never sent
+	}
+	return blank
+}
+
+func (s *sharer) apply(ctx context.Context, cmd shareCmd) {
+	if cmd.privacy {
+		pv := s.h.privacy(ctx)
+		s.setBlank(s.h.setSecure(pv.secure, pv.class))
+	}
 	if cmd.ack != 0 && cmd.ack <= s.seq && cmd.ack > s.acked {
 		s.acked = cmd.ack
 		if changed := s.auto.acked(cmd.ack, time.Now(), s.level); changed {
@@ -317,10 +351,24 @@ func (h *Host) startSharing(s *session.Conn) *shareRun {
 	_ = s.Send(session.Message{Type: session.TypeBandwidth, Level: sh.level.String()})
 	go func() {
 		defer close(sr.done)
-		var pdone chan struct{}
+		var pdone, wdone chan struct{}
 		if ps, ok := h.cfg.Source.(PointerSource); ok {
 			pdone = make(chan struct{})
 			go func() { defer close(pdone); sh.pointer(ctx, ps) }()
+		}
+		if wl := h.cfg.Windows; wl != nil {
+			wdone = make(chan struct{})
+			go func() {
+				defer close(wdone)
+				for {
+					select {
+					case <-wl.Changed():
+						sr.command(shareCmd{privacy: true})
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
 		}
 		stats, err := sh.run(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -329,6 +377,9 @@ func (h *Host) startSharing(s *session.Conn) *shareRun {
 		cancel()
 		if pdone != nil {
 			<-pdone
+		}
+		if wdone != nil {
+			<-wdone
 		}
 		sr.stats = stats
 	}()
