@@ -11,6 +11,7 @@ import (
 
 	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/files"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/sessionlog"
 )
@@ -86,6 +87,10 @@ type Config struct {
 	// MaskedWindows are window classes always painted black for the
 	// helper (a password manager, a mail client).
 	MaskedWindows []string
+	// FilesDir is where files from the helper land; "" refuses them.
+	FilesDir string
+	// MaxFileSize bounds a file from the helper; zero means no limit.
+	MaxFileSize int64
 	// PID is recorded in the store while the host waits; zero means none.
 	PID int
 	// Now is the clock; nil means time.Now.
@@ -115,6 +120,16 @@ type Event struct {
 	Capabilities []string  `json:"capabilities,omitempty"`
 	AdminPrompts bool      `json:"admin_prompts,omitempty"`
 	Privacy      string    `json:"privacy,omitempty"`
+
+	// Files.
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Size      int64  `json:"size,omitempty"`
+	Done      int64  `json:"done,omitempty"`
+	Total     int64  `json:"total,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+	Path      string `json:"path,omitempty"`
+	Direction string `json:"direction,omitempty"`
 }
 
 // Event types.
@@ -157,6 +172,12 @@ type Host struct {
 	input     inputQueue
 	endInput  context.CancelFunc // guarded by mu; stops serveInput
 	inputDone chan struct{}      // guarded by mu; closed when serveInput has ended
+	sessCtx   context.Context    // guarded by mu; ends with the session
+
+	decisions files.Decisions
+	transfers sync.WaitGroup // file transfers under way
+	inboxOnce sync.Once
+	filesIn   *files.Inbox
 }
 
 // New creates the invitation: a fresh key, the listening socket, the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/invitations"
@@ -274,8 +275,17 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 	h.share = sr
 	h.consent = consent{epoch: h.consent.epoch}
 	h.endInput, h.inputDone = endInput, inputDone
+	h.sessCtx = inCtx
 	h.mu.Unlock()
-	go func() { defer close(inputDone); h.serveInput(inCtx, s) }()
+	go func() {
+		defer close(inputDone)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); h.serveFiles(inCtx, s) }()
+		h.serveInput(inCtx, s)
+		wg.Wait()
+		h.transfers.Wait()
+	}()
 	h.setState(invitations.StateUsed)
 	h.record("connected", who)
 	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String()})

@@ -104,7 +104,21 @@ func (s *Stream) Write(p []byte) (int, error) { return s.st.Write(p) }
 // written. Reading goes on.
 func (s *Stream) Close() error { return s.st.Close() }
 
-// Cancel aborts both directions at once.
+// SetDeadline makes blocked and later reads and writes fail after t.
+func (s *Stream) SetDeadline(t time.Time) error { return s.st.SetDeadline(t) }
+
+// SetReadDeadline makes blocked and later reads fail after t.
+func (s *Stream) SetReadDeadline(t time.Time) error { return s.st.SetReadDeadline(t) }
+
+// Finish ends the exchange gracefully: what was written still reaches the
+// peer, then the writing side ends; nothing more is read.
+func (s *Stream) Finish() {
+	_ = s.st.Close()
+	s.st.CancelRead(0)
+}
+
+// Cancel aborts both directions at once: what was written and not yet
+// delivered may be lost.
 func (s *Stream) Cancel() {
 	s.st.CancelRead(0)
 	s.st.CancelWrite(0)

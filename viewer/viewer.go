@@ -10,6 +10,7 @@ import (
 
 	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/files"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/sessionlog"
 )
@@ -25,6 +26,8 @@ type Config struct {
 	LogDir string
 	// OnEvent receives events, one call at a time; nil ignores them.
 	OnEvent func(Event)
+	// FilesDir is where files from the person land; "" declines them.
+	FilesDir string
 	// AttemptTimeout bounds each address; zero means the session default.
 	AttemptTimeout time.Duration
 	// Now is the clock; nil means time.Now.
@@ -65,6 +68,15 @@ type Event struct {
 	// Consent.
 	Capabilities []string `json:"capabilities,omitempty"`
 	By           string   `json:"by,omitempty"`
+
+	// Files.
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Size      int64  `json:"size,omitempty"`
+	Done      int64  `json:"done,omitempty"`
+	Total     int64  `json:"total,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+	Direction string `json:"direction,omitempty"`
 }
 
 // Event types.
@@ -83,7 +95,17 @@ type Viewer struct {
 	evmu   sync.Mutex
 	fb     framebuffer
 	ctl    control
+
+	ctx       context.Context // ends when Run has returned
+	cancel    context.CancelFunc
+	decisions files.Decisions
+	transfers sync.WaitGroup // file transfers under way
+	inboxOnce sync.Once
+	inbox     *files.Inbox
 }
+
+// runCtx is the context of work that ends with the session.
+func (v *Viewer) runCtx() context.Context { return v.ctx }
 
 // Open checks the invitation's expiry, connects and authenticates. Errors
 // are those of session.Dial, or one wrapping invitations.ErrExpired.
@@ -113,6 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 		return nil, err
 	}
 	v := &Viewer{cfg: cfg, conn: conn, logger: logger}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.fb.dec = screen.NewDecoder()
 	v.fb.subs = make(map[chan ScreenUpdate]struct{})
 	if cfg.LogDir != "" {
@@ -193,6 +216,9 @@ func (v *Viewer) Run(ctx context.Context) error {
 	screenDone := make(chan struct{})
 	go func() { defer close(screenDone); v.receiveScreen(screenCtx) }()
 	defer func() { stopScreen(); <-screenDone }()
+	filesDone := make(chan struct{})
+	go func() { defer close(filesDone); v.serveFiles(v.ctx) }()
+	defer func() { v.cancel(); <-filesDone; v.transfers.Wait() }()
 	for {
 		m, err := v.conn.Receive(ctx)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -178,6 +178,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		NoControl:    refuse,
 		IgnoreEscape: m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl,
 		AdminPrompts: canAnswerAdminPrompts(),
+		FilesDir:     filesDir(m.cfg, m.Getenv),
 		OnEvent: func(e host.Event) {
 			if o.json {
 				out.write(e)
@@ -235,7 +236,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		}
 	}
 
-	known := []string{"chat", "disconnect", "bandwidth", "pause", "resume", "grant", "deny", "revoke", "help"}
+	known := []string{"chat", "disconnect", "bandwidth", "pause", "resume", "grant", "deny", "revoke", "send_file", "accept_file", "decline_file", "help"}
 	go readCommands(bufio.NewReader(m.Stdin), o.json, known, func(c command) {
 		var err error
 		switch c.Type {
@@ -258,6 +259,12 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 			err = h.Deny()
 		case "revoke":
 			err = h.Revoke(session.ByButton, c.Capabilities...)
+		case "send_file":
+			err = h.SendFile(c.Path)
+		case "accept_file":
+			err = h.AcceptFile(c.ID)
+		case "decline_file":
+			err = h.DeclineFile(c.ID)
 		case "help":
 			fmt.Fprintln(m.Stderr, hostHelp)
 		}
@@ -321,6 +328,20 @@ func (m *Main) printHostEvent(e host.Event) {
 		}
 	case host.EventControlRevoked:
 		fmt.Fprintf(w, "%s no longer controls your computer (%s).\n", e.Helper, revokedBy(e.By))
+	case host.EventFileOffer:
+		fmt.Fprintf(w, "%s offers you a file: %s (%s). Type /accept %s to save it in %s, or /decline %s.\n", e.Helper, e.Name, byteSize(e.Size), e.ID, filesDir(m.cfg, m.Getenv), e.ID)
+	case host.EventFileReceived:
+		fmt.Fprintf(w, "Received %s (%s, SHA-256 checked): %s\n", e.Name, byteSize(e.Size), e.Path)
+	case host.EventFileSent:
+		fmt.Fprintf(w, "Your helper received %s.\n", e.Name)
+	case host.EventFileFailed:
+		fmt.Fprintf(w, "File %s: %s.\n", e.Name, e.Reason)
+	case host.EventPrivacy:
+		if e.Privacy != "" {
+			fmt.Fprintf(w, "A password prompt (%s) is open: your helper sees nothing until it is gone.\n", e.Text)
+		} else {
+			fmt.Fprintln(w, "Your helper sees your screen again.")
+		}
 	case host.EventSharing:
 		if *e.Paused {
 			fmt.Fprintln(w, "Sharing paused: your helper sees the last picture until you /resume.")
@@ -336,6 +357,9 @@ const hostHelp = `Type a message and press Enter to chat.
 /allow [admin]           let the helper control your mouse and keyboard
 /deny                    decline the helper's request for control
 /stop                    take control back (ESC on your keyboard does too)
+/allow files             let the helper offer you files (each one you accept or decline)
+/send FILE               send a file to the helper
+/accept ID, /decline ID  answer a file the helper offers
 /quit                    disconnect the helper`
 
 func revokedBy(by string) string {

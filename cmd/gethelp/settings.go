@@ -28,6 +28,13 @@ type Config struct {
 	AllowControl *bool `yaml:"allow_control"`
 	// EscStopsControl: false turns off taking control back with ESC.
 	EscStopsControl *bool `yaml:"esc_stops_control"`
+	// FilesDir is where received files land.
+	FilesDir string `yaml:"files_dir"`
+	// MaskedWindows are window classes the helper never sees.
+	MaskedWindows []string `yaml:"masked_windows"`
+	// SecurePrompts replaces the default list of password and
+	// administrator prompt window classes.
+	SecurePrompts []string `yaml:"secure_prompts"`
 }
 
 // Policy is what an administrator allows. The zero value allows everything.
@@ -191,6 +198,25 @@ func stateDir(cfg Config, getenv func(string) string) (string, error) {
 		}
 	}
 	return filepath.Join(home, ".local", "state", "gethelp"), nil
+}
+
+// filesDir is where received files land: files_dir, else
+// $XDG_DOWNLOAD_DIR, else ~/Downloads.
+func filesDir(cfg Config, getenv func(string) string) string {
+	if cfg.FilesDir != "" {
+		return cfg.FilesDir
+	}
+	if d := getenv("XDG_DOWNLOAD_DIR"); d != "" && filepath.IsAbs(d) {
+		return d
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if home == "" {
+		return ""
+	}
+	return filepath.Join(home, "Downloads")
 }
 
 func configPath(getenv func(string) string) (string, bool) {

@@ -82,6 +82,7 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 		Password:   password,
 		Name:       *name,
 		LogDir:     logDir,
+		FilesDir:   filesDir(m.cfg, m.Getenv),
 		Logger:     m.logger,
 		OnEvent: func(e viewer.Event) {
 			if *jsonMode {
@@ -126,7 +127,7 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			m.report(out, *jsonMode, err)
 		}
 	}
-	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "type_text", "key", "pointer", "wheel", "help"}
+	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "type_text", "key", "pointer", "wheel", "send_file", "accept_file", "decline_file", "help"}
 	go readCommands(stdin, *jsonMode, known, func(c command) {
 		var err error
 		switch c.Type {
@@ -151,6 +152,12 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			err = v.PressKey(ctx, c.Key)
 		case "pointer":
 			err = v.MovePointer(ctx, *c.X, *c.Y, c.Buttons)
+		case "send_file":
+			err = v.SendFile(ctx, c.Path)
+		case "accept_file":
+			err = v.AcceptFile(c.ID)
+		case "decline_file":
+			err = v.DeclineFile(c.ID)
 		case "wheel":
 			err = v.SendInput(ctx, session.Input{Kind: session.InputWheel, DX: c.DX, DY: c.DY})
 		case "help":
@@ -173,6 +180,8 @@ const viewerHelp = `Type a message and press Enter to chat.
 /control                 ask the person for control of their computer
 /type TEXT               type TEXT on their computer (once they allowed control)
 /key NAME                press a key: Escape, Enter, F5, a, ...
+/send FILE               send a file (once the person allowed files)
+/accept ID, /decline ID  answer a file the person offers
 /quit                    disconnect`
 
 // readViewerPassword gets the password: from a file, from stdin's first
@@ -226,6 +235,16 @@ func (m *Main) printViewerEvent(e viewer.Event) {
 		}
 	case viewer.EventBandwidth:
 		fmt.Fprintf(w, "Bandwidth: %s.\n", e.Level)
+	case viewer.EventFileOffer:
+		fmt.Fprintf(w, "%s offers you a file: %s (%s). Type /accept %s to save it, or /decline %s.\n", e.From, e.Name, byteSize(e.Size), e.ID, e.ID)
+	case viewer.EventFileReceived:
+		fmt.Fprintf(w, "Received %s (%s, SHA-256 checked): %s\n", e.Name, byteSize(e.Size), e.Path)
+	case viewer.EventFileSent:
+		fmt.Fprintf(w, "The person received %s.\n", e.Name)
+	case viewer.EventFileFailed:
+		fmt.Fprintf(w, "File %s: %s.\n", e.Name, e.Reason)
+	case viewer.EventConsent:
+		fmt.Fprintf(w, "The person now allows: %s.\n", orDefault(strings.Join(e.Capabilities, ", "), "viewing only"))
 	case viewer.EventControlRequested:
 		fmt.Fprintln(w, "Asked the person for control; waiting for their answer.")
 	case viewer.EventControlGranted:

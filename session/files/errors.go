@@ -1,6 +1,10 @@
 package files
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // Errors returned by Send, Inbox.Receive, OfferFile and SanitizeName. They
 // are wrapped with detail; test with errors.Is. Each is documented on the
@@ -31,3 +35,23 @@ var (
 	// its disk), or gave a reason this version does not know.
 	ErrRefused = errors.New("files: the receiver could not take the file")
 )
+
+// Describe puts why a transfer failed in a few words for a person: the
+// error of Send or Receive, or of the session around them.
+func Describe(err error) string {
+	switch {
+	case errors.Is(err, ErrDeclined):
+		return "declined"
+	case errors.Is(err, ErrTooLarge):
+		return "too large for the receiver"
+	case errors.Is(err, ErrBadName):
+		return "unsafe file name"
+	case errors.Is(err, ErrVerify):
+		return "the received file did not match its SHA-256: discarded"
+	case errors.Is(err, ErrChanged):
+		return "the file changed while it was being sent"
+	case errors.Is(err, context.Canceled):
+		return "the session ended; send it again to resume"
+	}
+	return fmt.Sprint(err)
+}
