@@ -88,11 +88,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 
+	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -138,6 +140,7 @@ type WindowWatcher struct {
 	wake     chan struct{} // cap 1: the reader put something in pending
 	changed  chan struct{} // cap 1: the list changed; closed when the scanner ends
 	readDone chan struct{} // closed when the reader ends (the connection closed)
+	scanDone chan struct{} // closed when the scanner ends
 
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
@@ -148,8 +151,13 @@ type WindowWatcher struct {
 	pending pendingEvents // guarded by pmu; what the reader saw since the scanner took it
 
 	mu      sync.Mutex
-	windows []Window // guarded by mu; never modified once stored, Windows copies it
-	err     error    // guarded by mu; why the watcher stopped, nil while it watches
+	windows []Window      // guarded by mu; never modified once stored, Windows copies it
+	err     error         // guarded by mu; why the watcher stopped, nil while it watches
+	synced  uint32        // guarded by mu: the last Sync marker the scanner has handled
+	syncs   chan struct{} // guarded by mu: closed and replaced when synced grows
+
+	syncWin xproto.Window // an unmapped window of ours that Sync's markers go to
+	syncSeq atomic.Uint32
 
 	// Owned by the scanner (WatchWindows, then run), as of the last scan:
 	tops  []xproto.Window                 // the child of the root of each window of the list
@@ -159,6 +167,9 @@ type WindowWatcher struct {
 // pendingEvents is what the reader tells the scanner.
 type pendingEvents struct {
 	full bool // an event that needs a full rescan came
+	// syncTo is the last Sync marker the reader saw: every event before it
+	// is in this pendingEvents.
+	syncTo uint32
 	// The ConfigureNotify events of children of the root since the last
 	// take, in order, unless full; at most maxPendingMoves.
 	configures []xproto.ConfigureNotifyEvent
@@ -206,6 +217,8 @@ func WatchWindows(display string, logger *slog.Logger) (*WindowWatcher, error) {
 		readDone: make(chan struct{}),
 		ctx:      ctx,
 		cancel:   cancel,
+		syncs:    make(chan struct{}),
+		scanDone: make(chan struct{}),
 	}
 	fail := func(err error) (*WindowWatcher, error) {
 		cancel()
@@ -219,6 +232,14 @@ func WatchWindows(display string, logger *slog.Logger) (*WindowWatcher, error) {
 		return fail(fmt.Errorf("x11: display %s has no screen %d", display, conn.DefaultScreen))
 	}
 	w.root = info.Roots[conn.DefaultScreen].Root
+	if w.syncWin, err = xproto.NewWindowId(conn); err != nil {
+		return fail(fmt.Errorf("x11: display %s: %w", display, err))
+	}
+	err = xproto.CreateWindowChecked(conn, 0, w.syncWin, w.root, -1, -1, 1, 1, 0,
+		xproto.WindowClassInputOnly, 0, 0, nil).Check()
+	if err != nil {
+		return fail(fmt.Errorf("x11: display %s: create a window: %w", display, err))
+	}
 	if _, err := initExtensions(conn); err != nil {
 		extensions.mu.Lock()
 		ready := extensions.done
@@ -259,6 +280,63 @@ func (w *WindowWatcher) Windows() []Window {
 	defer w.mu.Unlock()
 	return slices.Clone(w.windows)
 }
+
+// Sync returns once the list that Windows returns accounts for every
+// change the X server made before Sync was called: a window mapped before
+// the call is in the list after it. It costs a round trip to the server
+// (well under a millisecond locally) and, when something changed, the
+// rescan. It returns ctx's error, or Err once the watcher stopped.
+func (w *WindowWatcher) Sync(ctx context.Context) error {
+	seq := w.syncSeq.Add(1)
+	if seq == 0 { // wrapped: 0 means none
+		seq = w.syncSeq.Add(1)
+	}
+	ev := xproto.ClientMessageEvent{
+		Format: 32,
+		Window: w.syncWin,
+		Data:   xproto.ClientMessageDataUnionData32New([]uint32{seq, 0, 0, 0, 0}),
+	}
+	xproto.SendEvent(w.conn, false, w.syncWin, xproto.EventMaskNoEvent, string(ev.Bytes()))
+	for {
+		w.mu.Lock()
+		done, err, wait := int32(w.synced-seq) >= 0, w.err, w.syncs
+		w.mu.Unlock()
+		switch {
+		case err != nil:
+			return err
+		case done:
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-w.scanDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// ForHost returns the watcher as the host's privacy needs it: each call of
+// its Windows syncs first, so the list is as fresh as a capture taken
+// before the call, and fails once the watcher stopped (the host then
+// blanks the view).
+func (w *WindowWatcher) ForHost() host.WindowLister { return hostWindows{w} }
+
+type hostWindows struct{ w *WindowWatcher }
+
+func (h hostWindows) Windows(ctx context.Context) ([]host.Window, error) {
+	if err := h.w.Sync(ctx); err != nil {
+		return nil, err
+	}
+	list := h.w.Windows()
+	out := make([]host.Window, len(list))
+	for i, win := range list {
+		out[i] = host.Window{Instance: win.Instance, Class: win.Class, Rect: win.Rect()}
+	}
+	return out, nil
+}
+
+func (h hostWindows) Changed() <-chan struct{} { return h.w.changed }
 
 // Changed returns the channel that receives a value after the list that
 // Windows returns changed; changes not yet received are coalesced into one
@@ -308,13 +386,20 @@ func (w *WindowWatcher) read() {
 			continue
 		}
 		switch e := ev.(type) {
+		case xproto.ClientMessageEvent:
+			if e.Window == w.syncWin {
+				w.pmu.Lock()
+				w.pending.syncTo = e.Data.Data32[0]
+				w.pmu.Unlock()
+				signal(w.wake)
+			}
 		case xproto.ConfigureNotifyEvent:
 			w.pmu.Lock()
 			if !w.pending.full {
 				if len(w.pending.configures) < maxPendingMoves {
 					w.pending.configures = append(w.pending.configures, e)
 				} else {
-					w.pending = pendingEvents{full: true}
+					w.pending = pendingEvents{full: true, syncTo: w.pending.syncTo}
 				}
 			}
 			w.pmu.Unlock()
@@ -334,7 +419,7 @@ func (w *WindowWatcher) read() {
 // needScan tells the scanner to rescan.
 func (w *WindowWatcher) needScan() {
 	w.pmu.Lock()
-	w.pending = pendingEvents{full: true}
+	w.pending = pendingEvents{full: true, syncTo: w.pending.syncTo}
 	w.pmu.Unlock()
 	signal(w.wake)
 }
@@ -344,6 +429,7 @@ func (w *WindowWatcher) needScan() {
 // the connection ends. It closes w.changed when it ends.
 func (w *WindowWatcher) run() {
 	defer w.wg.Done()
+	defer close(w.scanDone)
 	defer close(w.changed)
 	for {
 		select {
@@ -379,6 +465,11 @@ func (w *WindowWatcher) run() {
 		same := slices.Equal(list, w.windows)
 		if !same {
 			w.windows = list
+		}
+		if p.syncTo != 0 && p.syncTo != w.synced {
+			w.synced = p.syncTo
+			close(w.syncs)
+			w.syncs = make(chan struct{})
 		}
 		w.mu.Unlock()
 		if !same {

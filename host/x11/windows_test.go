@@ -1,6 +1,7 @@
 package x11_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/jezek/xgb/xproto"
 	"go.uber.org/goleak"
 
+	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/x11"
 	"github.com/gethelp/gethelp/session/screen"
 )
@@ -790,5 +792,54 @@ func reportUpdates(b *testing.B, log string) {
 	}
 	for by, d := range total {
 		b.ReportMetric(float64(d)/float64(count[by])/1e3, by+"-µs")
+	}
+}
+
+// TestWindowWatcherSync: after Sync, a window the server has mapped is in
+// the list at once, with no waiting on Changed; the host's view of the
+// watcher syncs on every call.
+func TestWindowWatcherSync(t *testing.T) {
+	display, _ := x11.StartXvfb(t, 800, 600, 24)
+	w, _ := watchWindows(t, display)
+	d := openDesk(t, display)
+	win := d.create(screen.Rect{X: 40, Y: 50, W: 200, H: 100}, winOpts{instance: "pinentry", class: "Pinentry"})
+	hw := w.ForHost()
+	ctx := context.Background()
+	for i := range 30 {
+		xproto.MapWindow(d.c, win)
+		if _, err := xproto.GetInputFocus(d.c).Reply(); err != nil { // the server has mapped it
+			t.Fatal(err)
+		}
+		var list []host.Window
+		var err error
+		if i%2 == 0 {
+			if err = w.Sync(ctx); err == nil {
+				for _, x := range w.Windows() {
+					list = append(list, host.Window{Instance: x.Instance, Class: x.Class, Rect: x.Rect()})
+				}
+			}
+		} else {
+			list, err = hw.Windows(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(list, func(x host.Window) bool { return x.Class == "Pinentry" }) {
+			t.Fatalf("round %d: a mapped window is missing after Sync: %+v", i, list)
+		}
+		xproto.UnmapWindow(d.c, win)
+		if _, err := xproto.GetInputFocus(d.c).Reply(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(w.Windows(), func(x x11.Window) bool { return x.Class == "Pinentry" }) {
+			t.Fatalf("round %d: an unmapped window is still listed after Sync", i)
+		}
+	}
+	w.Close()
+	if _, err := hw.Windows(ctx); err == nil {
+		t.Error("the host's view of a closed watcher gave a list: it must fail closed")
 	}
 }
