@@ -128,6 +128,23 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		inj  host.Injector
 		keys host.KeyWatcher
 	)
+	var (
+		windows host.WindowLister
+		secure  = m.cfg.SecurePrompts
+	)
+	if srcName == "x11" {
+		wl, closeWindows, defaults, err := openX11Windows(m.Getenv("DISPLAY"), m.logger)
+		if err != nil {
+			// Without the window list nothing can be masked: refuse rather
+			// than share what the person asked to hide.
+			return fmt.Errorf("cannot watch the windows for privacy: %w", err)
+		}
+		defer closeWindows()
+		windows = wl
+		if secure == nil {
+			secure = defaults
+		}
+	}
 	if srcName == "x11" && refuse == "" {
 		if inj, keys, err = openX11Control(m.Getenv("DISPLAY"), m.logger); err != nil {
 			m.logger.Warn("control will not be possible", "err", err)
@@ -179,6 +196,10 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		IgnoreEscape: m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl,
 		AdminPrompts: canAnswerAdminPrompts(),
 		FilesDir:     filesDir(m.cfg, m.Getenv),
+
+		Windows:       windows,
+		SecurePrompts: secure,
+		MaskedWindows: m.cfg.MaskedWindows,
 		OnEvent: func(e host.Event) {
 			if o.json {
 				out.write(e)

@@ -18,3 +18,7 @@ func quietX11(*slog.Logger) {}
 func openX11Control(string, *slog.Logger) (host.Injector, host.KeyWatcher, error) {
 	return nil, nil, errors.New("control of an X11 screen is supported on Linux only so far")
 }
+
+func openX11Windows(string, *slog.Logger) (host.WindowLister, func() error, []string, error) {
+	return nil, nil, nil, errors.New("watching X11 windows is supported on Linux only so far")
+}

@@ -35,3 +35,13 @@ func openX11Control(display string, logger *slog.Logger) (host.Injector, host.Ke
 	}
 	return inj, keys, nil
 }
+
+// openX11Windows watches the windows of an X11 display for privacy, and
+// returns the default secure-prompt classes.
+func openX11Windows(display string, logger *slog.Logger) (host.WindowLister, func() error, []string, error) {
+	w, err := x11.WatchWindows(display, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return w.ForHost(), w.Close, x11.DefaultSecurePrompts, nil
+}
