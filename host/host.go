@@ -87,6 +87,9 @@ type Config struct {
 	// MaskedWindows are window classes always painted black for the
 	// helper (a password manager, a mail client).
 	MaskedWindows []string
+	// Clipboard is the person's clipboard, shared while they grant
+	// "clipboard"; nil shares none.
+	Clipboard Clipboard
 	// FilesDir is where files from the helper land; "" refuses them.
 	FilesDir string
 	// MaxFileSize bounds a file from the helper; zero means no limit.

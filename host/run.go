@@ -60,6 +60,9 @@ func (h *Host) Run(ctx context.Context) error {
 	escDone := make(chan struct{})
 	go func() { defer close(escDone); h.watchEscape(ctx) }()
 	defer func() { cancel(); <-escDone }()
+	clipDone := make(chan struct{})
+	go func() { defer close(clipDone); h.watchClipboard(ctx) }()
+	defer func() { cancel(); <-clipDone }()
 
 	h.emit(Event{Type: EventWaiting})
 	var msgs <-chan received
@@ -192,6 +195,8 @@ func (h *Host) deliver(m session.Message) {
 		h.emit(Event{Type: EventChat, From: from, Text: m.Text})
 	case session.TypeRequestControl:
 		h.requestControl(h.current())
+	case session.TypeClipboard:
+		h.receiveClipboard(m.Text)
 	case session.TypeScreenAck:
 		h.toSharer(shareCmd{ack: m.Seq})
 	case session.TypeMonitor:

@@ -249,6 +249,8 @@ func (v *Viewer) deliver(m session.Message) {
 		v.emit(Event{Type: EventSharing, Paused: &paused, Privacy: m.Privacy})
 	case session.TypeConsent:
 		v.consent(m)
+	case session.TypeClipboard:
+		v.clipboard(m)
 	case session.TypePointer, session.TypeCursor:
 		v.pointer(m)
 	}

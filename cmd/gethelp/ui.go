@@ -231,6 +231,8 @@ func parseCommand(line string, jsonMode bool, known []string) (command, error) {
 		return c, errors.New("monitor needs a monitor number (-1 for all)")
 	case c.Type == "grant" && len(c.Capabilities) == 0:
 		return c, errors.New(`grant needs "capabilities": any of control, admin_prompts, files, clipboard`)
+	case c.Type == "clipboard" && c.Text == "":
+		return c, errors.New("clipboard needs the text to put on the person's clipboard")
 	case c.Type == "type_text" && c.Text == "":
 		return c, errors.New("type_text needs the text to type")
 	case c.Type == "key" && c.Key == "":

@@ -127,7 +127,7 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			m.report(out, *jsonMode, err)
 		}
 	}
-	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "type_text", "key", "pointer", "wheel", "send_file", "accept_file", "decline_file", "help"}
+	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "type_text", "key", "pointer", "wheel", "send_file", "accept_file", "decline_file", "clipboard", "help"}
 	go readCommands(stdin, *jsonMode, known, func(c command) {
 		var err error
 		switch c.Type {
@@ -154,6 +154,8 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			err = v.MovePointer(ctx, *c.X, *c.Y, c.Buttons)
 		case "send_file":
 			err = v.SendFile(ctx, c.Path)
+		case "clipboard":
+			err = v.SetClipboard(c.Text)
 		case "accept_file":
 			err = v.AcceptFile(c.ID)
 		case "decline_file":
