@@ -114,6 +114,7 @@ type Ticket struct {
 	Origin            Origin
 	EmailThread       EmailThread
 	ReplyToken        string // [a-z0-9]{16}, unique: the per-ticket inbound address; made by CreateTicket if empty; never changes
+	AgentKey          string // the person's computer that was asked for consent
 	InvitationID      string
 	InvitationFile    []byte // the invitation file: nothing secret in it
 	InvitationExpires time.Time

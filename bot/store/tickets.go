@@ -48,8 +48,8 @@ func (s *SQLite) CreateTicket(ctx context.Context, t Ticket) (Ticket, error) {
 				origin_network, origin_channel_id, origin_thread_id,
 				email_root_message_id, email_last_message_id,
 				reply_token, invitation_id, invitation_file, invitation_expires,
-				second_channel_sent, summary, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				second_channel_sent, summary, created_at, updated_at, version, agent_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+ticketColumns,
 			t.ID, string(t.State),
 			t.Requester.Network, t.Requester.Workspace, t.Requester.UserID, t.Requester.DisplayName, t.Requester.Email,
@@ -58,7 +58,7 @@ func (s *SQLite) CreateTicket(ctx context.Context, t Ticket) (Ticket, error) {
 			t.Origin.Network, t.Origin.ChannelID, t.Origin.ThreadID,
 			t.EmailThread.RootMessageID, t.EmailThread.LastMessageID,
 			t.ReplyToken, t.InvitationID, blob(t.InvitationFile), toMicros(t.InvitationExpires),
-			t.PasswordSent, t.Summary, toMicros(t.CreatedAt), toMicros(t.UpdatedAt), t.Version)
+			t.PasswordSent, t.Summary, toMicros(t.CreatedAt), toMicros(t.UpdatedAt), t.Version, t.AgentKey)
 		var err error
 		out, err = scanTicket(row)
 		return wrapErr(err)
@@ -81,7 +81,8 @@ func (s *SQLite) UpdateTicket(ctx context.Context, t Ticket) (Ticket, error) {
 				origin_network = ?, origin_channel_id = ?, origin_thread_id = ?,
 				email_root_message_id = ?, email_last_message_id = ?,
 				invitation_id = ?, invitation_file = ?, invitation_expires = ?,
-				second_channel_sent = ?, summary = ?, updated_at = ?, version = version + 1
+				second_channel_sent = ?, summary = ?, updated_at = ?, version = version + 1,
+				agent_key = ?
 			WHERE id = ? AND version = ?
 			RETURNING `+ticketColumns,
 			string(t.State),
@@ -91,6 +92,7 @@ func (s *SQLite) UpdateTicket(ctx context.Context, t Ticket) (Ticket, error) {
 			t.EmailThread.RootMessageID, t.EmailThread.LastMessageID,
 			t.InvitationID, blob(t.InvitationFile), toMicros(t.InvitationExpires),
 			t.PasswordSent, t.Summary, toMicros(s.now()),
+			t.AgentKey,
 			t.ID, t.Version)
 		var err error
 		out, err = scanTicket(row)
@@ -153,7 +155,7 @@ const ticketColumns = `id, state,
 	origin_network, origin_channel_id, origin_thread_id,
 	email_root_message_id, email_last_message_id,
 	reply_token, invitation_id, invitation_file, invitation_expires,
-	second_channel_sent, summary, created_at, updated_at, version`
+	second_channel_sent, summary, created_at, updated_at, version, agent_key`
 
 func scanTicket(r scanner) (Ticket, error) {
 	var t Ticket
@@ -167,7 +169,7 @@ func scanTicket(r scanner) (Ticket, error) {
 		&t.Origin.Network, &t.Origin.ChannelID, &t.Origin.ThreadID,
 		&t.EmailThread.RootMessageID, &t.EmailThread.LastMessageID,
 		&t.ReplyToken, &t.InvitationID, &t.InvitationFile, &expires,
-		&t.PasswordSent, &t.Summary, &created, &updated, &t.Version)
+		&t.PasswordSent, &t.Summary, &created, &updated, &t.Version, &t.AgentKey)
 	if err != nil {
 		return Ticket{}, err
 	}
