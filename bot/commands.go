@@ -30,6 +30,12 @@ func (c *Core) Command(ctx context.Context, cmd Command) Reply {
 		verb = strings.ToLower(args[0])
 	}
 	switch verb {
+	case "help", "link", "unlink", "links", "status", "cancel", "resend":
+		c.countCommand(verb)
+	default:
+		c.countCommand("request")
+	}
+	switch verb {
 	case "help", "-h", "--help", "?":
 		return Reply{Text: Usage}
 	case "link":

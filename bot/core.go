@@ -58,10 +58,11 @@ type Core struct {
 	nets   map[string]Network
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	agents map[string]*agentlink.Conn // by agent key; guarded by mu
-	kick   chan struct{}              // cap 1: the outbox has something new
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	agents  map[string]*agentlink.Conn // by agent key; guarded by mu
+	kick    chan struct{}              // cap 1: the outbox has something new
+	metrics *metrics                   // guarded by mu; nil until RegisterMetrics
+	wg      sync.WaitGroup
 }
 
 // New checks cfg and returns a Core; Run starts it.

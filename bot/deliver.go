@@ -99,6 +99,7 @@ func (c *Core) deliver(ctx context.Context, d store.Delivery) {
 	ref, err := c.attempt(ctx, d)
 	switch {
 	case err == nil:
+		c.countDelivery(d.Kind, "sent")
 		if err := c.store.MarkSent(ctx, d.ID, ref); err != nil {
 			c.logger.Error("marking a delivery sent", "key", d.Key, "err", err)
 		}
@@ -111,10 +112,12 @@ func (c *Core) deliver(ctx context.Context, d store.Delivery) {
 	}
 	c.logger.Warn("delivery failed", "key", d.Key, "kind", d.Kind, "attempt", d.Attempts+1, "err", err)
 	if errors.Is(err, ErrPermanent) || d.Attempts+1 >= deliveryAttempts {
+		c.countDelivery(d.Kind, "failed")
 		_ = c.store.MarkFailed(ctx, d.ID, err.Error())
 		c.deliveryFailed(ctx, d, err)
 		return
 	}
+	c.countDelivery(d.Kind, "retry")
 	backoff := time.Second << min(d.Attempts, 6)
 	_ = c.store.MarkRetry(ctx, d.ID, err.Error(), c.now().Add(backoff))
 }

@@ -64,6 +64,7 @@ func (c *Core) request(ctx context.Context, cmd Command) Reply {
 		c.logger.Error("creating a ticket", "err", err)
 		return Reply{Text: botError}
 	}
+	c.countTicket()
 	c.transcript(ctx, t, store.SourceBot, "gethelp", "request", requestText(t))
 	if t.Origin.ThreadID == "" {
 		root := postPayload{To: Place{Workspace: who.Workspace, Channel: cmd.At.Channel, User: who.UserID}, Message: Message{Text: requestText(t)}}

@@ -82,6 +82,15 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
+// Ping checks that the database answers a query, for health checks.
+func (s *SQLite) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
 // dsn is the modernc.org/sqlite data source name for path. The pragmas run on
 // every new connection, busy_timeout first.
 func dsn(path string, writer bool) string {
