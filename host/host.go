@@ -365,6 +365,26 @@ func (h *Host) Chat(text string) error {
 	return nil
 }
 
+// Relay sends a chat line someone else wrote (in the ticket's chat thread,
+// by e-mail) into the session, labelled with their name, so the person and
+// the helper see one conversation. via says where it was written ("chat",
+// "email").
+func (h *Host) Relay(author, via, text string) error {
+	h.mu.Lock()
+	s := h.sess
+	h.mu.Unlock()
+	if s == nil {
+		return ErrNoSession
+	}
+	name := author + " (" + via + ")"
+	if err := s.Send(session.Message{Type: session.TypeChat, Text: text, Name: name}); err != nil {
+		return err
+	}
+	h.record("chat", map[string]any{"from": name, "side": via, "text": text})
+	h.emit(Event{Type: EventChat, From: name, Text: text})
+	return nil
+}
+
 // Disconnect ends the running session with reason.
 func (h *Host) Disconnect(reason string) error {
 	h.mu.Lock()
