@@ -237,8 +237,12 @@ func (v *Viewer) Run(ctx context.Context) error {
 func (v *Viewer) deliver(m session.Message) {
 	switch m.Type {
 	case session.TypeChat:
-		v.record("chat", map[string]any{"from": v.conn.PeerName(), "side": "host", "text": m.Text})
-		v.emit(Event{Type: EventChat, From: v.conn.PeerName(), Text: m.Text})
+		from := v.conn.PeerName()
+		if m.Name != "" && m.Name != from {
+			from = m.Name // relayed from the ticket's thread or e-mail
+		}
+		v.record("chat", map[string]any{"from": from, "side": "host", "text": m.Text})
+		v.emit(Event{Type: EventChat, From: from, Text: m.Text})
 	case session.TypeBandwidth:
 		v.emit(Event{Type: EventBandwidth, Level: m.Level})
 	case session.TypeMonitors:
