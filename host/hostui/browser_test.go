@@ -14,6 +14,7 @@ import (
 )
 
 func TestHostWindow(t *testing.T) {
+	t.Parallel() // its own host, viewer and browser
 	l := startHost(t)
 	ctx := browsertest.New(t)
 

@@ -2,8 +2,9 @@
 // the invitation (its password large, to read out or copy), who is
 // connected and what they may do, the chat, and an activity log of
 // everything that happened (wrong passwords, refused helpers), with the
-// buttons the person needs at hand: Disconnect, Pause/Resume sharing and
-// the bandwidth setting.
+// buttons the person needs at hand: Disconnect, Pause/Resume sharing, the
+// bandwidth setting and, while the helper is in control, Stop control. It
+// asks the person whether the helper may control the mouse and keyboard.
 //
 // Decisions:
 //
@@ -22,7 +23,11 @@
 //     addresses, starting bandwidth level), then the host's events as they
 //     marshal, and "error" replies to failed commands. Page to server:
 //     {"type":"chat","text"}, {"type":"disconnect"}, {"type":"pause"},
-//     {"type":"resume"}, {"type":"bandwidth","level"}.
+//     {"type":"resume"}, {"type":"bandwidth","level"},
+//     {"type":"grant","capabilities":["control"]} (any of control,
+//     admin_prompts, files, clipboard: host.Grant), {"type":"deny"}
+//     (host.Deny) and {"type":"revoke"} (host.Revoke by the button; with
+//     "capabilities", only those).
 //   - Events are kept (up to 5000) and replayed to a page that connects
 //     late or reloads, so it shows the whole chat and log and the current
 //     state. Publish never blocks: a page that falls 256 messages behind
@@ -30,4 +35,17 @@
 //   - The Disconnect button is always in view (in the top bar) and ends
 //     the session at once, without a question; the helper is told that the
 //     person ended it. The helper's name is shown as the claim it is.
+//   - A request for control is a modal dialog that says what control
+//     means (the helper can do anything the person can) and how to take it
+//     back (ESC or Stop control). Deny has the focus and ESC answers Deny;
+//     Allow is disabled for its first second, so a click meant for what
+//     was under the dialog cannot answer it. "Allow <helper> to respond to
+//     administrator prompts" is offered, unchecked, only when the host says
+//     the person could answer them (admin_prompts in the request).
+//   - While the helper is in control, a banner under the top bar (and in
+//     view with it) says so, with Stop control; the title and the list of
+//     what the helper may do say so too. The log says how control ended:
+//     ESC, Stop control or the session's end. While a password or
+//     administrator prompt hides the screen from the helper (the privacy
+//     event), the log and that list say so.
 package hostui

@@ -48,17 +48,32 @@ func (r *recorder[E]) all() []E {
 // the test after waitTimeout.
 func (r *recorder[E]) wait(t *testing.T, what string, ok func(E) bool) E {
 	t.Helper()
+	var found E
+	r.waitAll(t, what, func(events []E) bool {
+		for _, e := range events {
+			if ok(e) {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// waitAll waits until ok accepts all the events so far, and returns them,
+// failing the test after waitTimeout.
+func (r *recorder[E]) waitAll(t *testing.T, what string, ok func([]E) bool) []E {
+	t.Helper()
 	deadline := time.After(waitTimeout)
 	for {
 		r.mu.Lock()
-		for _, e := range r.events {
-			if ok(e) {
-				r.mu.Unlock()
-				return e
-			}
-		}
+		events := append([]E(nil), r.events...)
 		ch := r.changed
 		r.mu.Unlock()
+		if ok(events) {
+			return events
+		}
 		select {
 		case <-ch:
 		case <-deadline:
@@ -77,8 +92,9 @@ type live struct {
 }
 
 // startHost starts a host named Alice sharing a 640×400 synthetic screen
-// and serves her window. Its cleanup stops everything.
-func startHost(t *testing.T) *live {
+// and serves her window; configure, if given, changes the host's Config
+// first. Its cleanup stops everything.
+func startHost(t *testing.T, configure ...func(*host.Config)) *live {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &live{ctx: ctx, hostEv: newRecorder[host.Event]()}
@@ -93,10 +109,14 @@ func startHost(t *testing.T) *live {
 			srv.Publish(e)
 		}
 	}
-	h, err := host.New(host.Config{
+	cfg := host.Config{
 		ListenAddr: "127.0.0.1:0", TTL: time.Hour, HostName: "Alice",
 		Source: src, Level: screen.Full, Monitor: -1, OnEvent: publish,
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	h, err := host.New(cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -125,6 +145,15 @@ func startHost(t *testing.T) *live {
 	})
 	return l
 }
+
+// injector is a host.Injector that performs nothing: enough for the
+// person to be able to grant control.
+type injector struct{}
+
+var _ host.Injector = injector{}
+
+func (injector) Inject(context.Context, host.InputEvent) error { return nil }
+func (injector) Close() error                                  { return nil }
 
 // connect opens a viewer named name with password; it runs until the
 // test ends. A refused viewer returns the error.

@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/localweb"
+	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -142,9 +144,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.web.Serve
 
 // command is a message from the page.
 type command struct {
-	Type  string `json:"type"` // chat, disconnect, pause, resume, bandwidth
+	Type  string `json:"type"` // chat, disconnect, pause, resume, bandwidth, grant, deny, revoke
 	Text  string `json:"text,omitempty"`
 	Level string `json:"level,omitempty"`
+	// Capabilities are what grant gives (session.CapControl and the
+	// others) and what revoke takes back (none: control).
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // onText decodes a message from the page and carries it out.
@@ -175,6 +180,16 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 		if lv, err = screen.ParseLevel(cmd.Level); err == nil {
 			err = s.h.SetBandwidth(lv)
 		}
+	case "grant":
+		if len(cmd.Capabilities) == 0 {
+			err = errors.New("nothing to allow was named")
+		} else {
+			err = s.h.Grant(cmd.Capabilities...)
+		}
+	case "deny":
+		err = s.h.Deny()
+	case "revoke":
+		err = s.h.Revoke(session.ByButton, cmd.Capabilities...)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.Type)
 	}
@@ -186,9 +201,12 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 
 // errorMessage puts a failed command in the person's words.
 func errorMessage(cmd string, err error) []byte {
-	msg := err.Error()
-	if errors.Is(err, host.ErrNoSession) {
+	msg := strings.TrimPrefix(err.Error(), "host: ")
+	switch {
+	case errors.Is(err, host.ErrNoSession):
 		msg = "no helper is connected"
+	case errors.Is(err, host.ErrNoInjector):
+		msg = "this computer cannot be controlled remotely (gethelp has no way to use its mouse and keyboard)"
 	}
 	b, _ := json.Marshal(struct {
 		Type    string `json:"type"`

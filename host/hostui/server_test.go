@@ -114,3 +114,50 @@ func TestPassword(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestControlCommandErrors checks the person's words for control commands
+// that cannot be carried out (no helper, nothing named, no injector).
+func TestControlCommandErrors(t *testing.T) {
+	h := newHost(t) // not run: nobody connects
+	s, err := hostui.New(h, hostui.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+u.Host+"/ws?"+u.RawQuery, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(ctx); err != nil { // hello
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, cmd, want string
+	}{
+		{"grant nothing", `{"type":"grant"}`, `"message":"nothing to allow was named"`},
+		{"grant without an injector", `{"type":"grant","capabilities":["control"]}`, `"message":"this computer cannot be controlled remotely`},
+		{"grant an unknown capability", `{"type":"grant","capabilities":["root"]}`, `"message":"unknown capability \"root\"`},
+		{"deny without a helper", `{"type":"deny"}`, `"message":"no helper is connected"`},
+		{"revoke without a helper", `{"type":"revoke"}`, `"message":"no helper is connected"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := c.Write(ctx, websocket.MessageText, []byte(tc.cmd)); err != nil {
+				t.Fatal(err)
+			}
+			_, msg, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(msg), `"type":"error"`) || !strings.Contains(string(msg), tc.want) {
+				t.Fatalf("reply %s, want %s", msg, tc.want)
+			}
+		})
+	}
+}

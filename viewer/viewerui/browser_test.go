@@ -88,6 +88,7 @@ func waitCanvasEqual(t *testing.T, ctx context.Context, v *viewer.Viewer) {
 }
 
 func TestViewerWindow(t *testing.T) {
+	t.Parallel() // its own host, viewer and browser
 	l := startLive(t)
 	ctx := browsertest.New(t)
 

@@ -1,7 +1,8 @@
 // Package viewerui serves the helper's window: a local web page that shows
 // the person's screen, the host's pointer, the chat and the connection, and
-// sends the helper's chat, bandwidth, monitor and disconnect commands to a
-// viewer.Viewer.
+// sends the helper's chat, bandwidth, monitor and disconnect commands, the
+// request for control and, once the person grants it, the helper's mouse
+// and keyboard to a viewer.Viewer.
 //
 // Decisions:
 //
@@ -21,7 +22,13 @@
 //     from the frame events) and "error" replies to failed commands. Binary
 //     messages are screen and pointer records (see wire.go). Page to
 //     server: {"type":"chat","text"}, {"type":"disconnect"},
-//     {"type":"bandwidth","level"}, {"type":"monitor","monitor":N}.
+//     {"type":"bandwidth","level"}, {"type":"monitor","monitor":N},
+//     {"type":"request_control"}, and the input commands
+//     {"type":"pointer","x","y","buttons"} (image pixels, buttons as
+//     MouseEvent.buttons), {"type":"wheel","dx","dy"} (notches),
+//     {"type":"key","key","down"} (key as KeyboardEvent.key; down true or
+//     false, or absent to press and release) and {"type":"type_text","text"},
+//     named as the --json commands are.
 //   - Pixels always come from the viewer's framebuffer as it is when they
 //     are sent, converted from BGRX to RGBA; screen operations are replayed
 //     in order, copies with drawImage on the canvas itself while that is
@@ -37,4 +44,24 @@
 //     WebSocket drops, until the session has ended.
 //   - The helper's own bandwidth change is not echoed by the host, so the
 //     server publishes it (as a bandwidth event with self set) itself.
+//   - Input goes only while the person has granted control: the page
+//     offers none before (its input surface is not even there), stops at
+//     the revoke, and the server drops input commands while
+//     viewer.InControl is false, so what a page sent before it learned of
+//     the revoke goes nowhere. The host drops such input too.
+//   - The page's input surface is a transparent textarea over the picture,
+//     not the canvas: only an editable element gets composition events,
+//     so input methods and dead keys work (their text goes as type_text).
+//     Keys that name themselves go as key presses and releases with their
+//     default prevented (Tab, Backspace, F5 act on the person's computer,
+//     not the page); keys the browser keeps (Ctrl+W, Alt+Tab) cannot be
+//     caught, and the page says so. Pointer moves go at most once per
+//     animation frame, the latest winning; buttons, wheel and keys at once.
+//   - While the person enters credentials (a sharing event with privacy
+//     "secure_prompt") the picture is covered by "Waiting for <person> to
+//     enter credentials" and no input is sent, unless the person granted
+//     admin_prompts: the host sends no picture and drops input meanwhile.
+//   - Nothing stays pressed on the person's computer: the page releases
+//     what it holds when its surface loses the keyboard, and the server
+//     releases what a page held when the page goes (a closed tab).
 package viewerui

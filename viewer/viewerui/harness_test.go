@@ -48,17 +48,32 @@ func (r *recorder[E]) all() []E {
 // the test after waitTimeout.
 func (r *recorder[E]) wait(t *testing.T, what string, ok func(E) bool) E {
 	t.Helper()
+	var found E
+	r.waitAll(t, what, func(events []E) bool {
+		for _, e := range events {
+			if ok(e) {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// waitAll waits until ok accepts all the events so far, and returns them,
+// failing the test after waitTimeout.
+func (r *recorder[E]) waitAll(t *testing.T, what string, ok func([]E) bool) []E {
+	t.Helper()
 	deadline := time.After(waitTimeout)
 	for {
 		r.mu.Lock()
-		for _, e := range r.events {
-			if ok(e) {
-				r.mu.Unlock()
-				return e
-			}
-		}
+		events := append([]E(nil), r.events...)
 		ch := r.changed
 		r.mu.Unlock()
+		if ok(events) {
+			return events
+		}
 		select {
 		case <-ch:
 		case <-deadline:
@@ -66,6 +81,21 @@ func (r *recorder[E]) wait(t *testing.T, what string, ok func(E) bool) E {
 		}
 	}
 }
+
+// injector is a host.Injector that records the helper's input instead of
+// performing it.
+type injector struct {
+	*recorder[host.InputEvent]
+}
+
+var _ host.Injector = (*injector)(nil)
+
+func (i *injector) Inject(_ context.Context, e host.InputEvent) error {
+	i.add(e)
+	return nil
+}
+
+func (i *injector) Close() error { return nil }
 
 // live is a host and a viewer talking over loopback, with the viewer's
 // window served.
@@ -76,20 +106,26 @@ type live struct {
 	hostEv  *recorder[host.Event]
 	viewEv  *recorder[viewer.Event]
 	hostSrc *synthetic.Source
+	// input records what the helper's input did on the host, once the
+	// person granted control.
+	input *injector
 }
 
 // startLive starts a host sharing a 640×400 synthetic screen at full
-// quality, connects a viewer named Bob to it and serves Bob's window. Its
-// cleanup stops everything.
+// quality, with a recording injector and a session log, connects a viewer
+// named Bob to it and serves Bob's window. Its cleanup stops everything.
 func startLive(t *testing.T) *live {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &live{hostEv: newRecorder[host.Event](), viewEv: newRecorder[viewer.Event]()}
+	l := &live{
+		hostEv: newRecorder[host.Event](), viewEv: newRecorder[viewer.Event](),
+		input: &injector{recorder: newRecorder[host.InputEvent]()},
+	}
 	l.hostSrc = synthetic.New(640, 400, 10)
 	h, err := host.New(host.Config{
 		ListenAddr: "127.0.0.1:0", TTL: time.Hour, HostName: "Alice",
 		Source: l.hostSrc, Level: screen.Full, Monitor: -1,
-		OnEvent: l.hostEv.add,
+		OnEvent: l.hostEv.add, Injector: l.input, LogDir: t.TempDir(),
 	})
 	if err != nil {
 		cancel()
@@ -137,8 +173,11 @@ func startLive(t *testing.T) *live {
 	go func() { viewerDone <- v.Run(ctx) }()
 
 	t.Cleanup(func() {
-		cancel()
+		// The viewer says goodbye while the host still runs to answer it
+		// (cancelling both at once would wait out the goodbye's grace).
+		v.Disconnect("the test ended")
 		<-viewerDone
+		cancel()
 		<-hostDone
 		if err := s.Close(); err != nil {
 			t.Errorf("closing the UI server: %v", err)

@@ -40,8 +40,10 @@ type page struct {
 }
 
 // servePage sends a page the screen and the pointer, once it has the hello,
-// the events and the stats so far (localweb.Options.OnPage).
+// the events and the stats so far (localweb.Options.OnPage). When the page
+// goes, the keys and buttons it held on the person's computer are released.
 func (s *Server) servePage(ctx context.Context, p *localweb.Page) error {
+	defer s.releaseHeld(p)
 	return (&page{s: s, web: p}).run(ctx)
 }
 

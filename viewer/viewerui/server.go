@@ -44,12 +44,13 @@ type Server struct {
 	v      *viewer.Viewer
 	logger *slog.Logger
 	web    *localweb.Server
-	ctx    context.Context // cancelled by Close; stops the stats loop
+	ctx    context.Context // cancelled by Close; stops the stats loop and input in flight
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the stats loop
 
 	mu    sync.Mutex
-	meter meter // guarded by mu
+	meter meter                         // guarded by mu
+	held  map[*localweb.Page]*heldInput // guarded by mu: what each page holds down on the person's computer
 }
 
 // New starts serving the window of v on a loopback address with a fresh
@@ -60,11 +61,13 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{v: v, logger: logger.With("component", "viewerui")}
+	s := &Server{v: v, logger: logger.With("component", "viewerui"), held: make(map[*localweb.Page]*heldInput)}
 	files, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, fmt.Errorf("viewerui: %w", err)
 	}
+	// The context exists before any page can connect: input commands use it.
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.web, err = localweb.New(localweb.Options{
 		Addr:   opts.Addr,
 		Assets: files,
@@ -75,9 +78,9 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 		OnText: s.onText,
 	})
 	if err != nil {
+		s.cancel()
 		return nil, err
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.meter.reset(time.Now())
 	s.wg.Go(s.statsLoop)
 	s.logger.Info("helper's window ready", "addr", s.web.Addr().String())
@@ -129,10 +132,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.web.Serve
 
 // command is a message from the page.
 type command struct {
-	Type    string `json:"type"` // chat, disconnect, bandwidth, monitor
-	Text    string `json:"text,omitempty"`
+	// Type is chat, disconnect, bandwidth, monitor, request_control, or
+	// one of the input commands: pointer, wheel, key, type_text.
+	Type    string `json:"type"`
+	Text    string `json:"text,omitempty"` // chat, type_text
 	Level   string `json:"level,omitempty"`
 	Monitor *int   `json:"monitor,omitempty"`
+
+	X       int    `json:"x,omitempty"`       // pointer: in the shared image's pixels
+	Y       int    `json:"y,omitempty"`       // pointer
+	Buttons int    `json:"buttons,omitempty"` // pointer: as MouseEvent.buttons
+	DX      int    `json:"dx,omitempty"`      // wheel: notches, positive right
+	DY      int    `json:"dy,omitempty"`      // wheel: notches, positive down
+	Key     string `json:"key,omitempty"`     // key: as KeyboardEvent.key
+	Down    *bool  `json:"down,omitempty"`    // key: pressed (true) or released (false); absent: both
 }
 
 // onText decodes a message from the page and carries it out.
@@ -171,6 +184,10 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 		} else {
 			err = s.v.ShowMonitor(*cmd.Monitor)
 		}
+	case "request_control":
+		err = s.v.RequestControl()
+	case "pointer", "wheel", "key", "type_text":
+		err = s.input(p, cmd)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.Type)
 	}

@@ -9,6 +9,11 @@
   const log = $('log');
   const input = $('chat-input');
   const bandwidth = $('bandwidth');
+  const dialog = $('control-dialog');
+  const allowBtn = $('cd-allow');
+  // Allow stays disabled this long after the question appears, so a click
+  // meant for what was there before cannot answer it.
+  const ALLOW_DELAY = 1000;
 
   const st = {
     ws: null,
@@ -22,6 +27,9 @@
     expires: null,
     endTitle: '',
     endDetail: '',
+    caps: [],       // what the helper may do now (control, admin_prompts, files, clipboard)
+    request: null,  // the unanswered request for control: {helper, admin}
+    hidden: false,  // a secure prompt hides the screen from the helper
   };
   window.gethelp = st;
 
@@ -93,6 +101,8 @@
         st.addr = m.addr || '';
         st.since = m.time ? new Date(m.time) : new Date();
         st.paused = false;
+        st.caps = [];
+        st.hidden = false;
         setStatus('connected');
         addLog(st.helper + ' connected' + at(m.addr) + '.', '', m.time);
         break;
@@ -108,7 +118,59 @@
         setStatus(st.status);
         addLog(st.paused ? 'You paused screen sharing.' : 'You resumed screen sharing.', '', m.time);
         break;
+      case 'privacy': {
+        // A password or administrator prompt came (the helper's view is
+        // blanked) or went.
+        const hidden = m.privacy === 'secure_prompt';
+        const who = m.helper || st.helper || 'Your helper';
+        if (hidden && !st.hidden) {
+          addLog('A password or administrator prompt is open: ' + who + ' cannot see your screen' +
+            (inControl() ? ' or use your mouse and keyboard' : '') + ' until it closes.', '', m.time);
+        } else if (!hidden && st.hidden) {
+          addLog('The prompt closed: ' + who + ' can see your screen again.', '', m.time);
+        }
+        st.hidden = hidden;
+        setStatus(st.status);
+        break;
+      }
+      case 'control_requested': {
+        const who = m.helper || st.helper || 'Your helper';
+        st.request = { helper: who, admin: !!m.admin_prompts };
+        showRequest();
+        addLog(who + ' asked to control your mouse and keyboard.', '', m.time);
+        break;
+      }
+      case 'control_granted': {
+        const who = m.helper || st.helper;
+        st.caps = m.capabilities || [];
+        closeRequest();
+        setStatus(st.status);
+        addLog('You let ' + who + ' ' + grantedText(st.caps) + '.', '', m.time);
+        break;
+      }
+      case 'control_denied': {
+        const who = m.helper || st.helper;
+        closeRequest();
+        if (m.by === 'deny') {
+          addLog('You declined ' + who + '’s request to control your mouse and keyboard.', '', m.time);
+        } else {
+          addLog(who + ' asked to control your mouse and keyboard and was refused: ' +
+            (m.reason || 'this computer does not allow it').replace(/\.$/, '') + '.', 'warn', m.time);
+        }
+        break;
+      }
+      case 'control_revoked': {
+        const who = m.helper || st.helper;
+        const gone = m.capabilities || [];
+        st.caps = st.caps.filter((c) => !gone.includes(c));
+        setStatus(st.status);
+        addLog(revokedText(who, m.by, gone), '', m.time);
+        break;
+      }
       case 'disconnected': {
+        st.caps = [];
+        st.hidden = false;
+        closeRequest();
         let reason = m.reason || 'disconnected';
         if (st.hostName && reason === st.hostName + ' ended the session') reason = 'you ended the session';
         setEnded('The session ended', cap(reason) + '.', 'ended');
@@ -123,10 +185,16 @@
         setEnded('The invitation was cancelled', cap(m.reason || 'cancelled') + '.', 'ended');
         addLog('The invitation was cancelled.', '', m.time);
         break;
-      case 'error':
-        if (m.command === 'chat') note('Your message was not sent: ' + m.message + '.', true);
-        else addLog('That did not work: ' + m.message + '.', 'bad');
+      case 'error': {
+        if (m.command === 'chat') {
+          note('Your message was not sent: ' + m.message + '.', true);
+          break;
+        }
+        const what = { grant: 'Control was not given', deny: 'The request was not declined',
+          revoke: 'Control was not taken back' }[m.command] || 'That did not work';
+        addLog(what + ': ' + m.message + '.', 'bad');
         break;
+      }
     }
   }
 
@@ -145,6 +213,9 @@
     showExpiry();
     $('inv-addrs').textContent = (inv.addresses || []).join(', ');
     bandwidth.value = (m.level in LEVELS) ? m.level : '';
+    st.caps = [];
+    st.hidden = false;
+    closeRequest();
     setStatus('waiting');
   }
 
@@ -168,9 +239,10 @@
       $('status-title').textContent = st.helper + ' is helping you';
       $('status-detail').textContent = 'Connected' + at(st.addr) + (st.since ? ' since ' + clock(st.since) : '') +
         (st.paused ? '. Screen sharing is paused: ' + st.helper + ' sees the last picture.' : '.');
-      $('title').textContent = st.helper + ' is connected' + (st.paused ? ' · sharing paused' : '');
+      $('title').textContent = (inControl() ? st.helper + ' is in control of your computer' : st.helper + ' is connected') +
+        (st.paused ? ' · sharing paused' : '');
       $('claim').textContent = '“' + st.helper + '” is the name your helper typed. Make sure it is who you expect; if not, press Disconnect.';
-      $('rights').firstElementChild.textContent = st.paused ? 'Can see your screen (paused now)' : 'Can see your screen';
+      showRights();
     } else {
       card.className = 'card status ' + st.endClass;
       $('status-title').textContent = st.endTitle;
@@ -179,6 +251,9 @@
     }
     $('rights').hidden = !connected;
     $('claim').hidden = !connected;
+    $('control-banner').hidden = !(connected && inControl());
+    $('control-banner-who').textContent = st.helper + ' is in control of your mouse and keyboard';
+    $('stop-control').disabled = !(connected && inControl());
     $('disconnect').disabled = !connected;
     $('disconnect').title = connected ? 'End the session now' : 'Nobody is connected';
     $('pause').disabled = !connected;
@@ -198,7 +273,7 @@
     $('chat-send').disabled = !connected;
     input.placeholder = connected ? 'Type a message…' : (status === 'waiting' ? 'Not connected yet' : 'The session has ended');
     $('chat-title').textContent = st.helper ? 'Chat with ' + st.helper : 'Chat with your helper';
-    document.title = 'gethelp · ' + $('title').textContent;
+    document.title = 'gethelp · ' + (st.request ? st.request.helper + ' asks to control your computer' : $('title').textContent);
   }
 
   function setEnded(title, detail, cls) {
@@ -222,6 +297,103 @@
     el.textContent = st.expires.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' }) + ' (' + rel + ')';
   }
   setInterval(showExpiry, 30000);
+
+  // ---- Control ----
+
+  function has(cap) { return st.caps.includes(cap); }
+  function inControl() { return has('control'); }
+
+  function showRights() {
+    const ul = $('rights');
+    ul.textContent = '';
+    const item = (yes, text) => {
+      const li = document.createElement('li');
+      li.className = yes ? 'yes' : 'no';
+      li.textContent = text;
+      ul.appendChild(li);
+    };
+    if (st.hidden) item(false, 'Cannot see your screen while you enter credentials');
+    else item(true, st.paused ? 'Can see your screen (paused now)' : 'Can see your screen');
+    if (inControl()) {
+      item(true, has('admin_prompts') ? 'Can use your mouse and keyboard, and answer administrator prompts'
+        : 'Can use your mouse and keyboard');
+    } else {
+      item(false, 'Cannot use your mouse or keyboard');
+    }
+    item(has('files'), has('files') ? 'Can offer you files' : 'Cannot see or copy your files');
+    if (has('clipboard')) item(true, 'Shares your clipboard');
+  }
+
+  const CAP_WORDS = {
+    control: 'use your mouse and keyboard', admin_prompts: 'answer administrator prompts',
+    files: 'offer you files', clipboard: 'share your clipboard',
+  };
+
+  function listText(words) {
+    if (words.length < 2) return words.join('');
+    return words.slice(0, -1).join(', ') + ' and ' + words[words.length - 1];
+  }
+
+  function grantedText(caps) {
+    return listText(caps.map((c) => CAP_WORDS[c] || c));
+  }
+
+  function revokedText(who, by, gone) {
+    if (!gone.includes('control')) return 'You took back what ' + who + ' could do: ' + grantedText(gone) + '.';
+    switch (by) {
+      case 'esc': return 'You pressed ESC and took control back from ' + who + '.';
+      case 'button': return 'You pressed Stop control and took control back from ' + who + '.';
+      case 'disconnect': return who + '’s control of your mouse and keyboard ended with the session.';
+    }
+    return 'Control was taken back from ' + who + '.';
+  }
+
+  let allowTimer = 0;
+
+  // showRequest asks the person about st.request, in a modal dialog whose
+  // safe answer, Deny, has the focus.
+  function showRequest() {
+    const r = st.request;
+    $('cd-title').textContent = r.helper + ' wants to control your mouse and keyboard';
+    $('cd-risk').textContent = 'If you allow it, ' + r.helper + ' can do anything you can do on this computer: ' +
+      'open, change or delete your files, change settings and install programs. Only allow someone you trust.';
+    $('cd-admin-row').hidden = !r.admin;
+    $('cd-admin').checked = false;
+    $('cd-admin-label').textContent = 'Allow ' + r.helper + ' to respond to administrator prompts';
+    $('cd-admin-hint').textContent = r.helper + ' could then answer requests for administrator rights and passwords, ' +
+      'and run programs as administrator, without you.';
+    allowBtn.disabled = true;
+    clearTimeout(allowTimer);
+    allowTimer = setTimeout(() => { allowBtn.disabled = false; }, ALLOW_DELAY);
+    if (!dialog.open) dialog.showModal();
+    $('cd-deny').focus();
+    setStatus(st.status);
+  }
+
+  function closeRequest() {
+    st.request = null;
+    clearTimeout(allowTimer);
+    if (dialog.open) dialog.close();
+    setStatus(st.status);
+  }
+
+  function answer(allow) {
+    const r = st.request;
+    if (!r) return;
+    const cmd = allow
+      ? { type: 'grant', capabilities: r.admin && $('cd-admin').checked ? ['control', 'admin_prompts'] : ['control'] }
+      : { type: 'deny' };
+    if (sendCommand(cmd)) closeRequest();
+  }
+
+  allowBtn.addEventListener('click', () => { if (!allowBtn.disabled) answer(true); });
+  $('cd-deny').addEventListener('click', () => { answer(false); });
+  // ESC in the dialog declines, like Deny.
+  dialog.addEventListener('cancel', (e) => {
+    e.preventDefault();
+    answer(false);
+  });
+  $('stop-control').addEventListener('click', () => { sendCommand({ type: 'revoke' }); });
 
   // ---- Activity log ----
 

@@ -15,6 +15,8 @@
   const input = $('chat-input');
   const bandwidth = $('bandwidth');
   const monitorSel = $('monitor');
+  const surface = $('surface');
+  const controlBtn = $('control');
   const LEVELS = { low: 'Low', medium: 'Medium', high: 'High', full: 'Full quality' };
 
   const st = {
@@ -30,6 +32,14 @@
     seq: 0,
     rtt: 0,
     retry: 0,
+    // Control: none, pending (asked) or on (granted).
+    control: 'none',
+    caps: [],            // what the person granted
+    controlMsg: '',      // why control ended or was refused, until the next request
+    privacy: '',         // secure_prompt: the person is typing credentials
+    focused: false,      // the input surface has the keyboard
+    inputSent: 0,        // input commands sent (tests read it)
+    inputError: false,   // an input error was shown since control began
   };
   // Tests read the last drawn update here.
   window.gethelp = st;
@@ -80,10 +90,13 @@
         // A (re)connection: the events that follow replay the session.
         transcript.textContent = '';
         st.paused = false;
+        st.privacy = '';
         st.ended = false;
+        setControl('none', [], '');
         setHost(m.host || '');
         showEnded(null);
         showBanner();
+        showPrivacy();
         emptyNote();
         break;
       case 'connected':
@@ -99,10 +112,45 @@
       case 'monitors':
         setMonitors(m.monitors || [], typeof m.monitor === 'number' ? m.monitor : -1);
         break;
-      case 'sharing':
-        st.paused = !!m.paused;
+      case 'sharing': {
+        const paused = !!m.paused, privacy = m.privacy || '';
+        if (paused !== st.paused) note(paused ? who() + ' paused screen sharing.' : who() + ' resumed screen sharing.');
+        if (privacy === 'secure_prompt' && st.privacy !== privacy) {
+          note(who() + ' is entering credentials; their screen is hidden from you meanwhile.');
+        }
+        st.paused = paused;
+        st.privacy = privacy;
         showBanner();
-        note(st.paused ? who() + ' paused screen sharing.' : who() + ' resumed screen sharing.');
+        showPrivacy();
+        showControl();
+        break;
+      }
+      case 'control_requested':
+        setControl('pending', st.caps, '');
+        note('You asked ' + who() + ' for control of their mouse and keyboard.');
+        break;
+      case 'control_granted': {
+        const caps = m.capabilities || [];
+        st.inputError = false;
+        setControl('on', caps, '');
+        note(who() + ' let you control their mouse and keyboard' +
+          (caps.includes('admin_prompts') ? ' and answer administrator prompts.' : '.'));
+        break;
+      }
+      case 'control_denied': {
+        const text = deniedText(m);
+        setControl('none', m.capabilities || [], text);
+        note(text);
+        break;
+      }
+      case 'control_revoked': {
+        const text = revokedText(m);
+        setControl('none', m.capabilities || [], text);
+        note(text);
+        break;
+      }
+      case 'consent':
+        setControl(st.control, m.capabilities || [], st.controlMsg);
         break;
       case 'snapshot':
         note('Snapshot saved to ' + m.path);
@@ -111,11 +159,17 @@
         showStats(m);
         break;
       case 'error':
+        if (INPUT_COMMANDS.includes(m.command)) {
+          if (st.inputError) break; // once, not for every mouse move
+          st.inputError = true;
+        }
         note(errorText(m), true);
         break;
       case 'disconnected':
         st.ended = true;
+        setControl('none', [], '');
         showEnded(m.reason || 'the session ended');
+        showPrivacy();
         break;
     }
   }
@@ -124,16 +178,44 @@
 
   function setHost(name) {
     st.host = name;
-    $('title').textContent = name ? 'Helping ' + name + ' · viewing their screen' : 'Connecting…';
     $('chat-title').textContent = name ? 'Chat with ' + name : 'Chat';
-    document.title = name ? 'gethelp · Helping ' + name : 'gethelp · Helper';
     $('placeholder-text').textContent = 'Waiting for ' + (name ? name + '’s' : 'the person’s') + ' screen…';
+    showTitle();
   }
+
+  function showTitle() {
+    if (st.ended) return; // showEnded's title stays
+    const name = st.host;
+    const on = st.control === 'on';
+    $('title').textContent = name
+      ? 'Helping ' + name + (on ? ' · you are in control' : ' · viewing their screen') : 'Connecting…';
+    document.title = name ? 'gethelp · Helping ' + name + (on ? ' · in control' : '') : 'gethelp · Helper';
+  }
+
+  const INPUT_COMMANDS = ['pointer', 'wheel', 'key', 'type_text'];
 
   function errorText(m) {
     const what = { chat: 'Your message was not sent', bandwidth: 'The bandwidth was not changed',
-      monitor: 'The monitor was not changed' }[m.command] || 'That did not work';
+      monitor: 'The monitor was not changed', request_control: 'Control was not requested' }[m.command] ||
+      (INPUT_COMMANDS.includes(m.command) ? 'Your input did not reach ' + who() : 'That did not work');
     return what + ': ' + m.message;
+  }
+
+  function deniedText(m) {
+    if (m.by === 'policy' || m.by === 'unable') {
+      return who() + '’s computer refused control' + (m.reason ? ': ' + m.reason.replace(/\.$/, '') : '') + '.';
+    }
+    return (m.reason ? m.reason.replace(/\.$/, '') : who() + ' declined to share control') + '.';
+  }
+
+  function revokedText(m) {
+    if (m.reason) return m.reason.replace(/\.$/, '') + '.';
+    switch (m.by) {
+      case 'esc': return who() + ' pressed ESC and took control back.';
+      case 'button': return who() + ' pressed Stop control and took control back.';
+      case 'disconnect': return 'Control ended with the session.';
+    }
+    return who() + ' took control back.';
   }
 
   // ---- Chat ----
@@ -256,6 +338,7 @@
   function showEnded(reason) {
     const box = $('ended');
     const controls = [input, $('chat-send'), bandwidth, $('disconnect'), $('fit'), $('actual')];
+    showControl();
     if (reason === null) {
       box.hidden = true;
       controls.forEach((c) => { c.disabled = false; });
@@ -272,6 +355,267 @@
     setQuality('off', 'Disconnected');
     showBanner();
   }
+
+  // ---- Control ----
+  //
+  // While the person has granted control, a transparent textarea over the
+  // picture (the input surface) takes the helper's mouse and keyboard: a
+  // textarea rather than the canvas, because only an editable element gets
+  // the composition (IME, dead keys) events. Nothing is sent otherwise.
+
+  controlBtn.addEventListener('click', () => {
+    if (st.ended || st.control !== 'none') return;
+    sendCommand({ type: 'request_control' });
+  });
+
+  // setControl records the control state and shows it; leaving 'on' drops
+  // what the page held (the host releases it on its side).
+  function setControl(state, caps, msg) {
+    if (state !== 'on' && st.control === 'on') forgetInput();
+    st.control = state;
+    st.caps = caps;
+    st.controlMsg = msg;
+    showControl();
+  }
+
+  function inputPaused() {
+    return st.privacy === 'secure_prompt' && !st.caps.includes('admin_prompts');
+  }
+
+  function canInput() {
+    return st.control === 'on' && !st.ended && st.w > 0 && !inputPaused() &&
+      !!st.ws && st.ws.readyState === WebSocket.OPEN;
+  }
+
+  function showControl() {
+    const on = st.control === 'on' && !st.ended;
+    const pending = st.control === 'pending' && !st.ended;
+    controlBtn.disabled = st.ended || !st.host || st.control !== 'none';
+    controlBtn.classList.toggle('primary', !on);
+    controlBtn.classList.toggle('on', on);
+    $('control-text').textContent = on ? 'In control' : pending ? 'Waiting for ' + who() + '…' : 'Request control';
+    controlBtn.title = on ? who() + ' can take control back at any time'
+      : pending ? 'Waiting for ' + who() + ' to allow or deny your request'
+        : 'Ask ' + who() + ' to let you use their mouse and keyboard';
+    surface.hidden = !on;
+    stage.classList.toggle('controlling', on);
+    $('surface-hint').hidden = !on || st.focused || inputPaused();
+    $('surface-hint').textContent = 'Click the picture to type on ' + who() + '’s computer';
+    const bar = $('control-bar');
+    $('control-keys').hidden = !on;
+    if (on) {
+      bar.className = 'control-bar on' + (inputPaused() ? ' paused' : '');
+      // The words do not change with the keyboard focus: the bar's height
+      // would, and the picture would move under the click that focuses it.
+      $('control-state').textContent = 'You are in control of ' + who() + '’s mouse and keyboard.';
+      $('control-detail').textContent = (inputPaused() ? 'Paused while ' + who() + ' enters credentials. ' : '') +
+        who() + ' can take control back at any time with ESC.';
+      bar.hidden = false;
+    } else if (pending) {
+      bar.className = 'control-bar pending';
+      $('control-state').textContent = 'Waiting for ' + who() + ' to answer…';
+      $('control-detail').textContent = who() + ' chooses whether to let you use their mouse and keyboard.';
+      bar.hidden = false;
+    } else if (st.controlMsg && !st.ended) {
+      bar.className = 'control-bar ended';
+      $('control-state').textContent = st.controlMsg;
+      $('control-detail').textContent = 'You can still see ' + who() + '’s screen and chat.';
+      bar.hidden = false;
+    } else {
+      bar.hidden = true;
+    }
+    showTitle();
+  }
+
+  function showPrivacy() {
+    const on = st.privacy === 'secure_prompt' && !st.ended;
+    $('privacy').hidden = !on;
+    if (!on) return;
+    $('privacy-title').textContent = 'Waiting for ' + who() + ' to enter credentials';
+    let detail = 'A password or administrator prompt is open on ' + who() + '’s computer, so their screen is hidden ' +
+      'from you. It comes back when ' + who() + ' is done.';
+    if (st.control === 'on') {
+      detail += inputPaused() ? ' Your mouse and keyboard do nothing until then.'
+        : ' You may answer administrator prompts, but cannot see this one.';
+    }
+    $('privacy-detail').textContent = detail;
+  }
+
+  function sendInput(cmd) {
+    if (!canInput()) return false;
+    st.ws.send(JSON.stringify(cmd));
+    st.inputSent++;
+    return true;
+  }
+
+  // Keys: held maps KeyboardEvent.code (or key) to the key sent down, so the
+  // release names the same key even when Shift changed in between.
+  const held = new Map();
+  // Mouse: the button mask as MouseEvent.buttons, kept here from
+  // mousedown/mouseup (the event's own buttons is not always filled in).
+  const BUTTON_BIT = [1, 4, 2, 8, 16]; // by MouseEvent.button: left, middle, right, back, forward
+  let buttons = 0;
+  let pending = null; // the latest move not yet sent
+  let lastSent = null;
+  let frame = 0;
+  const wheel = { x: 0, y: 0 };
+  let composing = false;
+
+  // forgetInput drops what the page held without sending anything.
+  function forgetInput() {
+    held.clear();
+    buttons = 0;
+    pending = null;
+    lastSent = null;
+    wheel.x = wheel.y = 0;
+    surface.value = '';
+    if (document.activeElement === surface) surface.blur();
+  }
+
+  // releaseInput lets go of everything the page holds down, telling the host.
+  function releaseInput() {
+    for (const key of held.values()) sendInput({ type: 'key', key: key, down: false });
+    held.clear();
+    if (buttons && lastSent) {
+      buttons = 0;
+      sendPointer(lastSent);
+    }
+    buttons = 0;
+  }
+
+  // imagePoint converts a mouse event's position to the shared image's
+  // pixels, clamped to the picture.
+  function imagePoint(e) {
+    const r = canvas.getBoundingClientRect();
+    if (!r.width || !r.height || !st.w) return null;
+    const x = Math.floor((e.clientX - r.left) * st.w / r.width);
+    const y = Math.floor((e.clientY - r.top) * st.h / r.height);
+    return { x: Math.min(Math.max(x, 0), st.w - 1), y: Math.min(Math.max(y, 0), st.h - 1) };
+  }
+
+  function sendPointer(p) {
+    if (sendInput({ type: 'pointer', x: p.x, y: p.y, buttons: buttons })) lastSent = { x: p.x, y: p.y, buttons: buttons };
+  }
+
+  // Moves go at most once per animation frame, the latest winning.
+  function flushMove() {
+    if (!pending) return;
+    const p = pending;
+    pending = null;
+    if (lastSent && lastSent.x === p.x && lastSent.y === p.y && lastSent.buttons === buttons) return;
+    sendPointer(p);
+  }
+
+  window.addEventListener('mousemove', (e) => {
+    if (st.control !== 'on' || (e.target !== surface && !buttons)) return;
+    const p = imagePoint(e);
+    if (!p || !canInput()) return;
+    pending = p;
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; flushMove(); });
+  });
+
+  surface.addEventListener('mousedown', (e) => {
+    e.preventDefault(); // no text selection; focus is given below
+    surface.focus({ preventScroll: true });
+    const p = imagePoint(e);
+    if (!p || !canInput()) return;
+    pending = null;
+    buttons |= BUTTON_BIT[e.button] || 0;
+    sendPointer(p);
+  });
+
+  window.addEventListener('mouseup', (e) => {
+    const bit = BUTTON_BIT[e.button] || 0;
+    if (!(buttons & bit)) return;
+    e.preventDefault(); // the back and forward buttons would leave the page
+    buttons &= ~bit;
+    const p = imagePoint(e);
+    if (p) { pending = null; sendPointer(p); }
+  });
+
+  surface.addEventListener('wheel', (e) => {
+    e.preventDefault(); // the wheel scrolls the person's screen, not this page
+    if (!canInput()) return;
+    flushMove();
+    // One notch per line, or per 100 pixels (what one notch gives in
+    // Chromium); fractions add up, so touchpads scroll too.
+    const unit = e.deltaMode === 1 ? 1 : e.deltaMode === 2 ? 3 : 0.01;
+    for (const [axis, d] of [['x', e.deltaX * unit], ['y', e.deltaY * unit]]) {
+      if (d && Math.sign(d) !== Math.sign(wheel[axis])) wheel[axis] = 0;
+      wheel[axis] += d;
+    }
+    const dx = Math.trunc(wheel.x), dy = Math.trunc(wheel.y);
+    if (!dx && !dy) return;
+    wheel.x -= dx;
+    wheel.y -= dy;
+    const clamp = (n) => Math.max(-1000, Math.min(1000, n));
+    sendInput({ type: 'wheel', dx: clamp(dx), dy: clamp(dy) });
+  }, { passive: false });
+
+  // Nothing of this page's own: no menu, no middle-click paste, no drops.
+  ['contextmenu', 'auxclick', 'dragstart', 'dragover', 'drop', 'paste', 'copy', 'cut'].forEach((type) => {
+    surface.addEventListener(type, (e) => { e.preventDefault(); });
+  });
+  surface.addEventListener('beforeinput', (e) => {
+    if (e.inputType && e.inputType.startsWith('insertFrom')) e.preventDefault();
+  });
+
+  // A key that names itself (a character, Enter, F5, Control) goes as a key,
+  // and its default is prevented so Tab, Backspace or F5 do not act on this
+  // page. A key that does not (a dead key, an input method at work) is left
+  // to make text, which goes as type_text.
+  function textKey(e) {
+    return e.isComposing || composing || e.keyCode === 229 ||
+      e.key === 'Process' || e.key === 'Dead' || e.key === 'Unidentified' || !e.key;
+  }
+
+  surface.addEventListener('keydown', (e) => {
+    if (textKey(e) || !canInput()) return;
+    e.preventDefault();
+    held.set(e.code || e.key, e.key);
+    sendInput({ type: 'key', key: e.key, down: true });
+  });
+
+  // A key sent as a key makes no text as well: browsers skip keypress
+  // after a prevented keydown, but not every input path does (a separately
+  // dispatched character event, as automation sends).
+  surface.addEventListener('keypress', (e) => {
+    if (held.has(e.code || e.key)) e.preventDefault();
+  });
+
+  surface.addEventListener('keyup', (e) => {
+    const id = e.code || e.key;
+    if (!held.has(id)) return;
+    e.preventDefault();
+    const key = held.get(id);
+    held.delete(id);
+    sendInput({ type: 'key', key: key, down: false });
+  });
+
+  function flushText() {
+    const text = surface.value;
+    surface.value = '';
+    if (text) sendInput({ type: 'type_text', text: text });
+  }
+
+  surface.addEventListener('input', (e) => {
+    if (e.isComposing || composing) return;
+    flushText();
+  });
+  surface.addEventListener('compositionstart', () => { composing = true; });
+  surface.addEventListener('compositionend', (e) => {
+    surface.value = '';
+    if (e.data) sendInput({ type: 'type_text', text: e.data });
+    // Some browsers add the composed text once more after compositionend.
+    setTimeout(() => { composing = false; surface.value = ''; }, 0);
+  });
+
+  surface.addEventListener('focus', () => { st.focused = true; showControl(); });
+  surface.addEventListener('blur', () => {
+    st.focused = false;
+    releaseInput(); // nothing stays pressed while the keys go elsewhere
+    showControl();
+  });
 
   // ---- Status bar ----
 
@@ -419,5 +763,6 @@
   new ResizeObserver(layout).observe(viewport);
   cursorCanvas.hidden = true;
   emptyNote();
+  showControl();
   connect();
 })();
