@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"time"
 
 	"github.com/gethelp/gethelp/session"
 )
@@ -23,7 +24,7 @@ type Clipboard interface {
 	// is closed.
 	Changes() <-chan string
 	// Set puts text on the clipboard.
-	Set(text string) error
+	Set(ctx context.Context, text string) error
 }
 
 // MaxClipboard is the longest clipboard text sent, in bytes: a control
@@ -89,7 +90,9 @@ func (h *Host) receiveClipboard(text string) {
 		h.logger.Info("dropping the helper's clipboard", "err", errNoClipboard)
 		return
 	}
-	if err := h.cfg.Clipboard.Set(text); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.cfg.Clipboard.Set(ctx, text); err != nil {
 		h.logger.Warn("setting the clipboard", "err", err)
 		return
 	}

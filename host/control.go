@@ -239,6 +239,8 @@ func (h *Host) Revoke(by string, caps ...string) error {
 		reason = h.cfg.HostName + " pressed ESC and took control back"
 	case session.ByButton:
 		reason = h.cfg.HostName + " stopped sharing control"
+	case session.ByHelper:
+		reason = "you gave control back"
 	}
 	_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: now, By: by, Text: reason})
 	h.toSharer(shareCmd{privacy: true}) // without admin_prompts a prompt blanks the view again

@@ -123,6 +123,7 @@ type Event struct {
 	Capabilities []string  `json:"capabilities,omitempty"`
 	AdminPrompts bool      `json:"admin_prompts,omitempty"`
 	Privacy      string    `json:"privacy,omitempty"`
+	Shown        bool      `json:"shown,omitempty"` // privacy: a secure prompt is on screen (Privacy says whether the helper's view is blanked)
 
 	// Files.
 	ID        string `json:"id,omitempty"`
@@ -148,7 +149,7 @@ const (
 	EventCancelled    = "cancelled"
 	EventBandwidth    = "bandwidth"
 	EventSharing      = "sharing"
-	EventPrivacy      = "privacy" // a secure prompt came or went: Privacy says whether the helper's view is blanked, Text names the window class
+	EventPrivacy      = "privacy" // a secure prompt came (Shown) or went; Privacy says whether the helper's view is blanked, Text names the window class
 )
 
 // Host waits for one helper on one invitation.
@@ -286,6 +287,10 @@ func (h *Host) Invitation() *invitations.Invitation { return h.inv }
 
 // Password returns the password to give the helper over another channel.
 func (h *Host) Password() string { return h.display }
+
+// EscapeStopsControl reports whether ESC on the person's keyboard takes
+// control back on this computer.
+func (h *Host) EscapeStopsControl() bool { return h.cfg.Keys != nil && !h.cfg.IgnoreEscape }
 
 // LogPath returns the session log's path, or "" when not logging.
 func (h *Host) LogPath() string {

@@ -114,14 +114,23 @@ func (h *Host) setSecure(on bool, class string) bool {
 	if h.sess != nil {
 		helper = h.sess.PeerName()
 	}
+	// Input stops while the prompt is up: what the helper holds is let go,
+	// so no key stays pressed into the prompt.
+	release := on && !was && blank && h.consent.caps[session.CapControl]
+	if release {
+		h.stopInputLocked()
+	}
 	h.mu.Unlock()
+	if release {
+		h.releaseAll()
+	}
 	if was != on {
 		h.record("secure_prompt", map[string]any{"shown": on, "class": class, "helper_sees": !blank})
 		privacy := ""
 		if blank {
 			privacy = session.PrivacySecurePrompt
 		}
-		h.emit(Event{Type: EventPrivacy, Privacy: privacy, Helper: helper, Text: class})
+		h.emit(Event{Type: EventPrivacy, Privacy: privacy, Shown: on, Helper: helper, Text: class})
 	}
 	return blank
 }

@@ -195,6 +195,8 @@ func (h *Host) deliver(m session.Message) {
 		h.emit(Event{Type: EventChat, From: from, Text: m.Text})
 	case session.TypeRequestControl:
 		h.requestControl(h.current())
+	case session.TypeReleaseControl:
+		_ = h.Revoke(session.ByHelper)
 	case session.TypeClipboard:
 		h.receiveClipboard(m.Text)
 	case session.TypeScreenAck:

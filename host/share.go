@@ -236,7 +236,11 @@ func (s *sharer) apply(ctx context.Context, cmd shareCmd) {
 	}
 	if cmd.paused != nil && *cmd.paused != s.paused {
 		s.paused = *cmd.paused
-		_ = s.conn.Send(session.Message{Type: session.TypeSharing, Paused: s.paused})
+		privacy := ""
+		if s.blank {
+			privacy = session.PrivacySecurePrompt // still blanked: the helper keeps seeing why
+		}
+		_ = s.conn.Send(session.Message{Type: session.TypeSharing, Paused: s.paused, Privacy: privacy})
 		if !s.paused {
 			s.h.refresh(s.src)
 		}

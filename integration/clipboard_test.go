@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -18,8 +19,8 @@ type clip struct {
 	set     chan string
 }
 
-func (c *clip) Changes() <-chan string { return c.changes }
-func (c *clip) Set(text string) error  { c.set <- text; return nil }
+func (c *clip) Changes() <-chan string                   { return c.changes }
+func (c *clip) Set(_ context.Context, text string) error { c.set <- text; return nil }
 
 func TestClipboardOnlyWhenGranted(t *testing.T) {
 	// Unbuffered: a send returns once the host took the text, and the next

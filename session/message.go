@@ -25,6 +25,7 @@ const (
 
 	// Consent.
 	TypeRequestControl = "request_control" // viewer: asks for control
+	TypeReleaseControl = "release_control" // viewer: gives control back
 	TypeConsent        = "consent"         // host: Capabilities now granted; By and Text say what changed
 	TypeClipboard      = "clipboard"       // either side: the clipboard's new Text
 )
@@ -49,6 +50,7 @@ const (
 	ByDeny       = "deny"       // the person declined a request
 	ByEscape     = "esc"        // the person pressed ESC
 	ByButton     = "button"     // the person pressed Stop in their window
+	ByHelper     = "helper"     // the helper gave control back
 	ByDisconnect = "disconnect" // the session ended
 	ByPolicy     = "policy"     // an administrator's policy or the person's settings forbid it
 	ByUnable     = "unable"     // this computer cannot do it (no input method)

@@ -53,6 +53,16 @@ func (v *Viewer) RequestControl() error {
 	return nil
 }
 
+// ReleaseControl gives control back to the person; a control_revoked
+// event with By "helper" follows.
+func (v *Viewer) ReleaseControl() error {
+	if err := v.conn.Send(session.Message{Type: session.TypeReleaseControl}); err != nil {
+		return err
+	}
+	v.record("control_released", nil)
+	return nil
+}
+
 // SendInput sends one input event. The host performs it only while the
 // person has granted control and drops it otherwise; a UI should offer
 // input only while InControl. Bad events are refused here with the error

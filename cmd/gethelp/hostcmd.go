@@ -145,6 +145,16 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 			secure = defaults
 		}
 	}
+	var clip host.Clipboard
+	if srcName == "x11" {
+		c, closeClip, err := openX11Clipboard(m.Getenv("DISPLAY"), m.logger)
+		if err != nil {
+			m.logger.Warn("the clipboard cannot be shared", "err", err)
+		} else {
+			defer closeClip()
+			clip = c
+		}
+	}
 	if srcName == "x11" && refuse == "" {
 		if inj, keys, err = openX11Control(m.Getenv("DISPLAY"), m.logger); err != nil {
 			m.logger.Warn("control will not be possible", "err", err)
@@ -197,6 +207,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		AdminPrompts: canAnswerAdminPrompts(),
 		FilesDir:     filesDir(m.cfg, m.Getenv),
 
+		Clipboard:     clip,
 		Windows:       windows,
 		SecurePrompts: secure,
 		MaskedWindows: m.cfg.MaskedWindows,
@@ -389,6 +400,8 @@ func revokedBy(by string) string {
 		return "you pressed ESC"
 	case session.ByButton:
 		return "you stopped it"
+	case session.ByHelper:
+		return "they gave it back"
 	case session.ByDisconnect:
 		return "the session ended"
 	}

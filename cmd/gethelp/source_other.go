@@ -22,3 +22,7 @@ func openX11Control(string, *slog.Logger) (host.Injector, host.KeyWatcher, error
 func openX11Windows(string, *slog.Logger) (host.WindowLister, func() error, []string, error) {
 	return nil, nil, nil, errors.New("watching X11 windows is supported on Linux only so far")
 }
+
+func openX11Clipboard(string, *slog.Logger) (host.Clipboard, func() error, error) {
+	return nil, nil, errors.New("the X11 clipboard is supported on Linux only so far")
+}

@@ -45,3 +45,15 @@ func openX11Windows(display string, logger *slog.Logger) (host.WindowLister, fun
 	}
 	return w.ForHost(), w.Close, x11.DefaultSecurePrompts, nil
 }
+
+// openX11Clipboard opens the display's clipboard, shared only while the
+// person grants it.
+func openX11Clipboard(display string, logger *slog.Logger) (host.Clipboard, func() error, error) {
+	c, err := x11.OpenClipboard(display, x11.ClipboardOptions{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, c.Close, nil
+}
+
+var _ host.Clipboard = (*x11.Clipboard)(nil)

@@ -186,6 +186,8 @@ func parseCommand(line string, jsonMode bool, known []string) (command, error) {
 				return c, errors.New("usage: /monitor N (0, 1, ... or -1 for all)")
 			}
 			c.Monitor = &n
+		case "release":
+			c.Type = "release_control"
 		case "control":
 			c.Type = "request_control"
 		case "allow":

@@ -127,7 +127,7 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			m.report(out, *jsonMode, err)
 		}
 	}
-	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "type_text", "key", "pointer", "wheel", "send_file", "accept_file", "decline_file", "clipboard", "help"}
+	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "release_control", "type_text", "key", "pointer", "wheel", "send_file", "accept_file", "decline_file", "clipboard", "help"}
 	go readCommands(stdin, *jsonMode, known, func(c command) {
 		var err error
 		switch c.Type {
@@ -146,6 +146,8 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			err = v.ShowMonitor(*c.Monitor)
 		case "request_control":
 			err = v.RequestControl()
+		case "release_control":
+			err = v.ReleaseControl()
 		case "type_text":
 			err = v.TypeText(ctx, c.Text)
 		case "key":
@@ -180,6 +182,7 @@ const viewerHelp = `Type a message and press Enter to chat.
 /monitor N               show monitor N (-1: all)
 /snapshot FILE.png       save the screen as received
 /control                 ask the person for control of their computer
+/release                 give control back
 /type TEXT               type TEXT on their computer (once they allowed control)
 /key NAME                press a key: Escape, Enter, F5, a, ...
 /send FILE               send a file (once the person allowed files)

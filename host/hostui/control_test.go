@@ -18,6 +18,7 @@ func TestHostControl(t *testing.T) {
 	t.Parallel() // its own host, viewer and browser
 	l := startHost(t, func(c *host.Config) {
 		c.Injector = injector{}
+		c.Keys = keys{}
 		c.AdminPrompts = true
 	})
 	ctx := browsertest.New(t)

@@ -155,6 +155,12 @@ var _ host.Injector = injector{}
 func (injector) Inject(context.Context, host.InputEvent) error { return nil }
 func (injector) Close() error                                  { return nil }
 
+// keys is a KeyWatcher whose ESC never comes: the page says ESC works.
+type keys struct{}
+
+func (keys) Escapes() <-chan struct{} { return nil }
+func (keys) Close() error             { return nil }
+
 // connect opens a viewer named name with password; it runs until the
 // test ends. A refused viewer returns the error.
 func (l *live) connect(t *testing.T, name, password string) (*viewer.Viewer, *recorder[viewer.Event], error) {

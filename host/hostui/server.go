@@ -56,6 +56,8 @@ type hello struct {
 	Password   string         `json:"password"`
 	Invitation invitationInfo `json:"invitation"`
 	Level      string         `json:"level,omitempty"`
+	// EscStopsControl: ESC on this keyboard takes control back.
+	EscStopsControl bool `json:"esc_stops_control"`
 }
 
 type invitationInfo struct {
@@ -85,7 +87,8 @@ func New(h *host.Host, opts Options) (*Server, error) {
 	hi := hello{
 		Type: "hello", Side: "person", Version: 1,
 		HostName: inv.HostName, Password: h.Password(), Level: opts.Level,
-		Invitation: invitationInfo{ID: inv.ID, Created: inv.Created, Expires: inv.Expires, Addresses: []string{}},
+		EscStopsControl: h.EscapeStopsControl(),
+		Invitation:      invitationInfo{ID: inv.ID, Created: inv.Created, Expires: inv.Expires, Addresses: []string{}},
 	}
 	for _, a := range inv.Addresses {
 		hi.Invitation.Addresses = append(hi.Invitation.Addresses, a.String())

@@ -139,7 +139,7 @@ func TestViewerControl(t *testing.T) {
 	}
 	browsertest.Poll(t, ctx, "the page in control", `!document.getElementById('control-bar').hidden &&
 		document.getElementById('control-state').textContent.startsWith('You are in control of Alice') &&
-		document.getElementById('control-text').textContent === 'In control' &&
+		document.getElementById('control-text').textContent === 'Release control' &&
 		!document.getElementById('surface').hidden &&
 		document.getElementById('title').textContent.includes('you are in control')`)
 

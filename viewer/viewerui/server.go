@@ -186,6 +186,8 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 		}
 	case "request_control":
 		err = s.v.RequestControl()
+	case "release_control":
+		err = s.v.ReleaseControl()
 	case "pointer", "wheel", "key", "type_text":
 		err = s.input(p, cmd)
 	default:

@@ -200,6 +200,8 @@
 
   function onHello(m) {
     st.hostName = m.host_name || '';
+    // Only say "press ESC" where ESC works on this computer.
+    document.querySelectorAll('.esc-hint').forEach((el) => { el.hidden = !m.esc_stops_control; });
     st.status = 'waiting';
     st.paused = false;
     st.helper = '';
@@ -344,6 +346,7 @@
       case 'esc': return 'You pressed ESC and took control back from ' + who + '.';
       case 'button': return 'You pressed Stop control and took control back from ' + who + '.';
       case 'disconnect': return who + '’s control of your mouse and keyboard ended with the session.';
+      case 'helper': return who + ' gave control of your mouse and keyboard back.';
     }
     return 'Control was taken back from ' + who + '.';
   }

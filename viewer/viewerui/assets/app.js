@@ -196,7 +196,7 @@
 
   function errorText(m) {
     const what = { chat: 'Your message was not sent', bandwidth: 'The bandwidth was not changed',
-      monitor: 'The monitor was not changed', request_control: 'Control was not requested' }[m.command] ||
+      monitor: 'The monitor was not changed', request_control: 'Control was not requested', release_control: 'Control was not given back' }[m.command] ||
       (INPUT_COMMANDS.includes(m.command) ? 'Your input did not reach ' + who() : 'That did not work');
     return what + ': ' + m.message;
   }
@@ -364,8 +364,9 @@
   // the composition (IME, dead keys) events. Nothing is sent otherwise.
 
   controlBtn.addEventListener('click', () => {
-    if (st.ended || st.control !== 'none') return;
-    sendCommand({ type: 'request_control' });
+    if (st.ended) return;
+    if (st.control === 'on') sendCommand({ type: 'release_control' });
+    else if (st.control === 'none') sendCommand({ type: 'request_control' });
   });
 
   // setControl records the control state and shows it; leaving 'on' drops
@@ -390,11 +391,11 @@
   function showControl() {
     const on = st.control === 'on' && !st.ended;
     const pending = st.control === 'pending' && !st.ended;
-    controlBtn.disabled = st.ended || !st.host || st.control !== 'none';
+    controlBtn.disabled = st.ended || !st.host || st.control === 'pending';
     controlBtn.classList.toggle('primary', !on);
     controlBtn.classList.toggle('on', on);
-    $('control-text').textContent = on ? 'In control' : pending ? 'Waiting for ' + who() + '…' : 'Request control';
-    controlBtn.title = on ? who() + ' can take control back at any time'
+    $('control-text').textContent = on ? 'Release control' : pending ? 'Waiting for ' + who() + '…' : 'Request control';
+    controlBtn.title = on ? 'Give control back to ' + who() + ' (they can take it back at any time too)'
       : pending ? 'Waiting for ' + who() + ' to allow or deny your request'
         : 'Ask ' + who() + ' to let you use their mouse and keyboard';
     surface.hidden = !on;
