@@ -51,6 +51,7 @@ Usage:
   gethelp invitations list|resend|cancel
                                      past invitations (resend with a new password)
   gethelp log verify|show FILE       check or read a session log
+  gethelp bot --config FILE          run the bot: /gethelp in chat, invitations by e-mail
   gethelp demo                       try it: a host and a helper on this computer
   gethelp version
 
@@ -135,6 +136,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.log(verb, rest)
 	case "demo":
 		return m.demo(ctx, args[1:])
+	case "bot":
+		return m.botCmd(ctx, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "gethelp", version)
 		return nil

@@ -35,6 +35,12 @@ type Config struct {
 	// SecurePrompts replaces the default list of password and
 	// administrator prompt window classes.
 	SecurePrompts []string `yaml:"secure_prompts"`
+	// BotAddress and BotPin are where `gethelp host agent` finds the bot
+	// and the key it must have.
+	BotAddress string `yaml:"bot_address"`
+	BotPin     string `yaml:"bot_pin"`
+	// Bot configures `gethelp bot`.
+	Bot *BotConfig `yaml:"bot"`
 }
 
 // Policy is what an administrator allows. The zero value allows everything.

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gethelp/gethelp/agentlink"
+	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/email"
+	"github.com/gethelp/gethelp/bot/store"
+	"github.com/gethelp/gethelp/bot/webchat"
+)
+
+// BotConfig is the bot: section of the configuration file
+// (config.example.yaml documents each key). Secrets never come from here:
+// the SMTP password comes from $GETHELP_SMTP_PASSWORD or the file
+// smtp.password_file names.
+type BotConfig struct {
+	Database    string `yaml:"database"`     // default <state_dir>/bot/bot.db
+	KeyFile     string `yaml:"key_file"`     // the bot's agent-link key; default <state_dir>/bot/bot-key.pem
+	AgentListen string `yaml:"agent_listen"` // UDP; default ":7443"
+	AdminListen string `yaml:"admin_listen"` // /healthz and /metrics; default "127.0.0.1:9464"; "off" for none
+
+	InvitationVia string   `yaml:"invitation_via"` // email (default) or chat
+	PasswordVia   string   `yaml:"password_via"`   // chat (default) or email
+	Helpers       []string `yaml:"helpers"`
+	HelpDesk      struct {
+		Network string `yaml:"network"`
+		Channel string `yaml:"channel"`
+	} `yaml:"help_desk"`
+
+	Email struct {
+		From string `yaml:"from"` // "gethelp <bot@example.org>"
+		SMTP struct {
+			Addr         string `yaml:"addr"`
+			Security     string `yaml:"security"` // starttls (default), tls, none (loopback only)
+			Username     string `yaml:"username"`
+			PasswordFile string `yaml:"password_file"`
+		} `yaml:"smtp"`
+		Inbound struct {
+			Listen string `yaml:"listen"` // where replies come in (SMTP); "" for none
+			Domain string `yaml:"domain"`
+			Base   string `yaml:"base"` // local part before '+'; default "gethelp"
+		} `yaml:"inbound"`
+	} `yaml:"email"`
+
+	Webchat *struct {
+		Listen    string         `yaml:"listen"`
+		Workspace string         `yaml:"workspace"`
+		Users     []webchat.User `yaml:"users"`
+		Channels  []string       `yaml:"channels"`
+	} `yaml:"webchat"`
+}
+
+// loadBotConfig reads the bot: section of a configuration file.
+func loadBotConfig(path string) (BotConfig, error) {
+	c, err := loadConfig(path, true)
+	if err != nil {
+		return BotConfig{}, err
+	}
+	if c.Bot == nil {
+		return BotConfig{}, fmt.Errorf("config %s has no bot: section (see config.example.yaml)", path)
+	}
+	return *c.Bot, nil
+}
+
+// botCmd runs the bot.
+func (m *Main) botCmd(ctx context.Context, args []string) error {
+	fs := m.flags("bot", "bot --config FILE [--json]")
+	cfgPath := fs.String("config", "", "the bot's configuration file (see config.example.yaml)")
+	jsonMode := fs.Bool("json", false, "print a ready event as JSON with the addresses it listens on")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := loadBotConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	b, err := m.startBot(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	if *jsonMode {
+		(&jsonOut{w: m.Stdout}).write(b.ready)
+	} else {
+		fmt.Fprintf(m.Stdout, "gethelp bot ready.\nAgents connect to %s with bot_pin %s\n", b.ready.AgentAddr, b.ready.BotPin)
+		if b.ready.WebchatURL != "" {
+			fmt.Fprintf(m.Stdout, "Web chat: %s\n", b.ready.WebchatURL)
+		}
+		if b.ready.AdminAddr != "" {
+			fmt.Fprintf(m.Stdout, "Health and metrics: http://%s/healthz, /metrics\n", b.ready.AdminAddr)
+		}
+	}
+	return b.run(ctx)
+}
+
+// readyEvent says where a started bot listens.
+type readyEvent struct {
+	Type        string `json:"type"` // "ready"
+	AgentAddr   string `json:"agent_addr"`
+	BotPin      string `json:"bot_pin"`
+	WebchatURL  string `json:"webchat_url,omitempty"`
+	AdminAddr   string `json:"admin_addr,omitempty"`
+	InboundAddr string `json:"inbound_addr,omitempty"`
+}
+
+// runningBot is a bot with everything it listens on.
+type runningBot struct {
+	core    *bot.Core
+	store   *store.SQLite
+	agents  *agentlink.Server
+	chat    *webchat.Server
+	inbound *email.Inbound
+	inLn    net.Listener
+	admin   *http.Server
+	adminLn net.Listener
+	ready   readyEvent
+	closers []func()
+}
+
+func (b *runningBot) close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+}
+
+// run serves until ctx ends.
+func (b *runningBot) run(ctx context.Context) error {
+	errs := make(chan error, 3)
+	if b.inbound != nil {
+		go func() {
+			if err := b.inbound.Serve(b.inLn); err != nil && !errors.Is(err, email.ErrServerClosed) {
+				errs <- fmt.Errorf("e-mail replies: %w", err)
+			}
+		}()
+	}
+	if b.admin != nil {
+		go func() {
+			if err := b.admin.Serve(b.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("admin port: %w", err)
+			}
+		}()
+	}
+	coreDone := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { coreDone <- b.core.Run(ctx, b.agents) }()
+	var err error
+	select {
+	case err = <-coreDone:
+		return err
+	case err = <-errs:
+	}
+	cancel()
+	<-coreDone
+	return err
+}
+
+// startBot opens the store, the listeners and the networks.
+func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error) {
+	b := &runningBot{}
+	ok := false
+	defer func() {
+		if !ok {
+			b.close()
+		}
+	}()
+	dir := filepath.Join(m.stateDir, "bot")
+	if cfg.Database == "" {
+		cfg.Database = filepath.Join(dir, "bot.db")
+	}
+	if cfg.KeyFile == "" {
+		cfg.KeyFile = filepath.Join(dir, "bot-key.pem")
+	}
+	if cfg.AgentListen == "" {
+		cfg.AgentListen = ":7443"
+	}
+	if cfg.AdminListen == "" {
+		cfg.AdminListen = "127.0.0.1:9464"
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Database), 0o700); err != nil {
+		return nil, err
+	}
+	st, err := store.OpenSQLite(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	b.store = st
+	b.closers = append(b.closers, func() { st.Close() })
+
+	cert, err := agentlink.LoadOrCreateKey(cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := agentlink.Listen(agentlink.ServerConfig{Addr: cfg.AgentListen, Certificate: cert, Logger: m.logger})
+	if err != nil {
+		return nil, err
+	}
+	b.agents = srv
+	b.closers = append(b.closers, func() { srv.Close() })
+	pin := agentlink.Pin(cert)
+	b.ready = readyEvent{Type: "ready", AgentAddr: srv.Addr().String(), BotPin: hex.EncodeToString(pin[:])}
+
+	var nets []bot.Network
+	if w := cfg.Webchat; w != nil {
+		chat, err := webchat.New(webchat.Options{Addr: w.Listen, Workspace: w.Workspace, Users: w.Users, Channels: w.Channels, Logger: m.logger})
+		if err != nil {
+			return nil, err
+		}
+		b.chat = chat
+		b.closers = append(b.closers, func() { chat.Close() })
+		nets = append(nets, chat)
+		b.ready.WebchatURL = chat.URL()
+	}
+	if len(nets) == 0 {
+		return nil, errors.New("the bot's config names no chat network (webchat, slack or discord)")
+	}
+
+	var mailer bot.Mailer
+	replyAddress := ""
+	if e := cfg.Email; e.SMTP.Addr != "" {
+		from, err := mail.ParseAddress(e.From)
+		if err != nil {
+			return nil, fmt.Errorf("email.from %q is not an address: %v", e.From, err)
+		}
+		password := m.Getenv("GETHELP_SMTP_PASSWORD")
+		if e.SMTP.PasswordFile != "" {
+			if password, err = readPasswordFile(e.SMTP.PasswordFile); err != nil {
+				return nil, err
+			}
+		}
+		sender, err := email.NewSender(email.SenderConfig{Addr: e.SMTP.Addr, Security: e.SMTP.Security, Username: e.SMTP.Username, Password: password, Logger: m.logger})
+		if err != nil {
+			return nil, err
+		}
+		mailer = &email.Mailer{Sender: sender, From: *from}
+	}
+	if in := cfg.Email.Inbound; in.Listen != "" {
+		if in.Domain == "" {
+			return nil, errors.New("email.inbound.domain is not set: replies need their domain")
+		}
+		if in.Base == "" {
+			in.Base = "gethelp"
+		}
+		replyAddress = in.Base + "+%s@" + in.Domain
+		ln, err := net.Listen("tcp", in.Listen)
+		if err != nil {
+			return nil, err
+		}
+		b.inLn = ln
+		b.ready.InboundAddr = ln.Addr().String()
+		b.inbound = &email.Inbound{Domain: in.Domain, Base: in.Base, Logger: m.logger}
+		b.closers = append(b.closers, func() { b.inbound.Close() })
+	}
+
+	core, err := bot.New(bot.Config{
+		Store: st, Networks: nets, Mail: mailer,
+		InvitationVia: cfg.InvitationVia, PasswordVia: cfg.PasswordVia,
+		HelpDesk: bot.Place{Channel: cfg.HelpDesk.Channel}, HelpDeskNetwork: cfg.HelpDesk.Network,
+		Helpers: cfg.Helpers, ReplyAddress: replyAddress, Logger: m.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.core = core
+	if b.inbound != nil {
+		b.inbound.Handler = email.ReplyHandler(core)
+	}
+
+	if cfg.AdminListen != "off" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		core.RegisterMetrics(reg)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			if err := st.Ping(r.Context()); err != nil {
+				http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		ln, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			return nil, fmt.Errorf("admin port: %w", err)
+		}
+		b.adminLn = ln
+		b.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		b.ready.AdminAddr = ln.Addr().String()
+		b.closers = append(b.closers, func() { b.admin.Close() })
+	}
+	ok = true
+	return b, nil
+}
