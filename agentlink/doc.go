@@ -93,9 +93,10 @@
 // connected in time) or cancelled. Chat goes both ways as chat {ticket,
 // author, text, source, key}: from the agent with source "person" or
 // "helper", each with a fresh unique key; from the bot with source "chat"
-// (the ticket's thread) or "email" (a reply), shown in the session as
-// "Author: text" once a helper is connected (held until then) and dropped
-// when its key was seen before, since the bot delivers at least once.
+// (the ticket's thread) or "email" (a reply), shown in the session under
+// the author's name and where it was written once a helper is connected
+// (held until then), and dropped when its key was seen before, since the
+// bot delivers at least once.
 //
 // resend {ticket} from the bot makes the invitation again with the same
 // invitation id and a new key, password and expiry: a new invitation
