@@ -47,6 +47,7 @@ const usage = `gethelp: remote assistance you can trust.
 
 Usage:
   gethelp host invite [flags]        invite someone you trust to help you
+  gethelp host agent [flags]         stay reachable: the bot asks you here when someone offers help
   gethelp viewer open [flags] FILE   help someone: open their invitation
   gethelp invitations list|resend|cancel
                                      past invitations (resend with a new password)
@@ -109,10 +110,13 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if verb != "invite" {
-			return m.unknown("host", verb)
+		switch verb {
+		case "invite":
+			return m.hostInvite(ctx, rest)
+		case "agent":
+			return m.hostAgent(ctx, rest)
 		}
-		return m.hostInvite(ctx, rest)
+		return m.unknown("host", verb)
 	case "viewer":
 		verb, rest, err := sub(1)
 		if err != nil {
