@@ -123,7 +123,9 @@ type Event struct {
 	Capabilities []string  `json:"capabilities,omitempty"`
 	AdminPrompts bool      `json:"admin_prompts,omitempty"`
 	Privacy      string    `json:"privacy,omitempty"`
-	Shown        bool      `json:"shown,omitempty"` // privacy: a secure prompt is on screen (Privacy says whether the helper's view is blanked)
+	Shown        bool      `json:"shown,omitempty"`
+	Relayed      bool      `json:"relayed,omitempty"` // chat: written in the ticket's thread or by e-mail, relayed into the session
+	RTTms        float64   `json:"rtt_ms,omitempty"`  // disconnected: the smoothed round trip of the session // privacy: a secure prompt is on screen (Privacy says whether the helper's view is blanked)
 
 	// Files.
 	ID        string `json:"id,omitempty"`
@@ -386,7 +388,7 @@ func (h *Host) Relay(author, via, text string) error {
 		return err
 	}
 	h.record("chat", map[string]any{"from": name, "side": via, "text": text})
-	h.emit(Event{Type: EventChat, From: name, Text: text})
+	h.emit(Event{Type: EventChat, From: name, Text: text, Relayed: true})
 	return nil
 }
 

@@ -183,7 +183,8 @@ func (h *Host) finish(s *session.Conn, end error) error {
 	}
 	h.setState(invitations.StateUsed)
 	h.record("disconnected", map[string]any{"reason": reason, "by": by, "screen_bytes": stats.Bytes, "updates": stats.Updates})
-	h.emit(Event{Type: EventDisconnected, Reason: reason, Helper: s.PeerName(), Log: h.LogPath(), ScreenBytes: stats.Bytes, Updates: stats.Updates})
+	rtt := float64(s.RTT().Microseconds()) / 1000
+	h.emit(Event{Type: EventDisconnected, Reason: reason, Helper: s.PeerName(), Log: h.LogPath(), ScreenBytes: stats.Bytes, Updates: stats.Updates, RTTms: rtt})
 	return nil
 }
 

@@ -174,36 +174,12 @@ func (m *Main) agentHost(o agentOptions, ttl time.Duration) func(string) (host.C
 			SecurePrompts: m.cfg.SecurePrompts,
 			MaskedWindows: m.cfg.MaskedWindows,
 		}
-		if srcName != "x11" {
-			return cfg, release, nil
-		}
-		display := m.Getenv("DISPLAY")
-		wl, closeWindows, defaults, err := openX11Windows(display, m.logger)
+		devices, err := m.hostDevices(&cfg, srcName)
 		if err != nil {
 			release()
-			// Without the window list nothing can be masked: refuse rather
-			// than share what the person asked to hide.
-			return host.Config{}, nil, fmt.Errorf("cannot watch the windows for privacy: %w", err)
+			return host.Config{}, nil, err
 		}
-		closers = append(closers, closeWindows)
-		cfg.Windows = wl
-		if cfg.SecurePrompts == nil {
-			cfg.SecurePrompts = defaults
-		}
-		if clip, closeClip, err := openX11Clipboard(display, m.logger); err != nil {
-			m.logger.Warn("the clipboard cannot be shared", "err", err)
-		} else {
-			closers = append(closers, closeClip)
-			cfg.Clipboard = clip
-		}
-		if cfg.NoControl == "" {
-			if inj, keys, err := openX11Control(display, m.logger); err != nil {
-				m.logger.Warn("control will not be possible", "err", err)
-			} else {
-				closers = append(closers, inj.Close, keys.Close)
-				cfg.Injector, cfg.Keys = inj, keys
-			}
-		}
+		closers = append(closers, func() error { devices(); return nil })
 		return cfg, release, nil
 	}
 }
@@ -541,7 +517,7 @@ func hostCommand(h *host.Host, c command) error {
 		err = h.Chat(c.Text)
 	case "disconnect":
 		if err = h.Disconnect("the person disconnected"); errors.Is(err, host.ErrNoSession) {
-			err = errors.New("no helper is connected; type /cancel to withdraw the invitation")
+			err = errors.New("no helper is connected yet")
 		}
 	case "bandwidth":
 		var lv screen.Level

@@ -123,46 +123,6 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 	if src != nil {
 		defer src.Close()
 	}
-	refuse := noControl(pol, m.cfg)
-	var (
-		inj  host.Injector
-		keys host.KeyWatcher
-	)
-	var (
-		windows host.WindowLister
-		secure  = m.cfg.SecurePrompts
-	)
-	if srcName == "x11" {
-		wl, closeWindows, defaults, err := openX11Windows(m.Getenv("DISPLAY"), m.logger)
-		if err != nil {
-			// Without the window list nothing can be masked: refuse rather
-			// than share what the person asked to hide.
-			return fmt.Errorf("cannot watch the windows for privacy: %w", err)
-		}
-		defer closeWindows()
-		windows = wl
-		if secure == nil {
-			secure = defaults
-		}
-	}
-	var clip host.Clipboard
-	if srcName == "x11" {
-		c, closeClip, err := openX11Clipboard(m.Getenv("DISPLAY"), m.logger)
-		if err != nil {
-			m.logger.Warn("the clipboard cannot be shared", "err", err)
-		} else {
-			defer closeClip()
-			clip = c
-		}
-	}
-	if srcName == "x11" && refuse == "" {
-		if inj, keys, err = openX11Control(m.Getenv("DISPLAY"), m.logger); err != nil {
-			m.logger.Warn("control will not be possible", "err", err)
-		} else {
-			defer inj.Close()
-			defer keys.Close()
-		}
-	}
 	store := &invitations.Store{Dir: filepath.Join(m.stateDir, "invitations")}
 	var logDir string
 	if m.cfg.SessionLogs == nil || *m.cfg.SessionLogs {
@@ -185,7 +145,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		uimu sync.Mutex
 		ui   *hostui.Server
 	)
-	h, err := host.New(host.Config{
+	hc := host.Config{
 		ListenAddr: o.listen,
 		TTL:        o.ttl,
 		HostName:   o.name,
@@ -200,16 +160,12 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		Monitor:    o.monitor,
 		Logger:     m.logger,
 
-		Injector:     inj,
-		Keys:         keys,
-		NoControl:    refuse,
+		NoControl:    noControl(pol, m.cfg),
 		IgnoreEscape: m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl,
 		AdminPrompts: canAnswerAdminPrompts(),
 		FilesDir:     filesDir(m.cfg, m.Getenv),
 
-		Clipboard:     clip,
-		Windows:       windows,
-		SecurePrompts: secure,
+		SecurePrompts: m.cfg.SecurePrompts,
 		MaskedWindows: m.cfg.MaskedWindows,
 		OnEvent: func(e host.Event) {
 			if o.json {
@@ -223,7 +179,13 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 				ui.Publish(e)
 			}
 		},
-	})
+	}
+	release, err := m.hostDevices(&hc, srcName)
+	if err != nil {
+		return err
+	}
+	defer release()
+	h, err := host.New(hc)
 	if err != nil {
 		return err
 	}
@@ -271,34 +233,10 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 	known := []string{"chat", "disconnect", "bandwidth", "pause", "resume", "grant", "deny", "revoke", "send_file", "accept_file", "decline_file", "help"}
 	go readCommands(bufio.NewReader(m.Stdin), o.json, known, func(c command) {
 		var err error
-		switch c.Type {
-		case "chat":
-			err = h.Chat(c.Text)
-		case "disconnect":
-			if err = h.Disconnect("the person disconnected"); errors.Is(err, host.ErrNoSession) {
-				err = errors.New("no helper is connected; press Ctrl-C to stop waiting")
-			}
-		case "bandwidth":
-			var lv screen.Level
-			if lv, err = screen.ParseLevel(c.Level); err == nil {
-				err = h.SetBandwidth(lv)
-			}
-		case "pause", "resume":
-			err = h.PauseSharing(c.Type == "pause")
-		case "grant":
-			err = h.Grant(c.Capabilities...)
-		case "deny":
-			err = h.Deny()
-		case "revoke":
-			err = h.Revoke(session.ByButton, c.Capabilities...)
-		case "send_file":
-			err = h.SendFile(c.Path)
-		case "accept_file":
-			err = h.AcceptFile(c.ID)
-		case "decline_file":
-			err = h.DeclineFile(c.ID)
-		case "help":
+		if c.Type == "help" {
 			fmt.Fprintln(m.Stderr, hostHelp)
+		} else {
+			err = hostCommand(h, c)
 		}
 		if err != nil {
 			m.report(out, o.json, err)
@@ -306,6 +244,48 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 	}, func(err error) { m.report(out, o.json, err) })
 
 	return h.Run(ctx)
+}
+
+// hostDevices opens what sharing an X11 screen needs besides the picture:
+// the window list for privacy (without it nothing can be masked, so its
+// failure refuses to share), the clipboard, and, unless control is refused,
+// XTEST and the ESC watcher. It sets them in cfg and returns a function
+// that closes them.
+func (m *Main) hostDevices(cfg *host.Config, srcName string) (release func(), err error) {
+	var closers []func() error
+	release = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	if srcName != "x11" {
+		return release, nil
+	}
+	display := m.Getenv("DISPLAY")
+	wl, closeWindows, defaults, err := openX11Windows(display, m.logger)
+	if err != nil {
+		return nil, fmt.Errorf("cannot watch the windows for privacy: %w", err)
+	}
+	closers = append(closers, closeWindows)
+	cfg.Windows = wl
+	if cfg.SecurePrompts == nil {
+		cfg.SecurePrompts = defaults
+	}
+	if clip, closeClip, err := openX11Clipboard(display, m.logger); err != nil {
+		m.logger.Warn("the clipboard cannot be shared", "err", err)
+	} else {
+		closers = append(closers, closeClip)
+		cfg.Clipboard = clip
+	}
+	if cfg.NoControl == "" {
+		if inj, keys, err := openX11Control(display, m.logger); err != nil {
+			m.logger.Warn("control will not be possible", "err", err)
+		} else {
+			closers = append(closers, inj.Close, keys.Close)
+			cfg.Injector, cfg.Keys = inj, keys
+		}
+	}
+	return release, nil
 }
 
 // report shows a non-fatal problem.

@@ -58,6 +58,6 @@
 //     seconds at most), then closes the link.
 //   - Status "ended" carries a Summary: duration (from connect to
 //     disconnect, by Config.Now), path "direct" (the host has no relay yet),
-//     screen bytes and updates as the host counted them. RTT is zero until
-//     the host reports it.
+//     the session's smoothed round trip, screen bytes and updates as the
+//     host counted them.
 package agent

@@ -30,8 +30,7 @@ type ticket struct {
 	cancelled string             // why the bot or the person cancelled it; "" if not
 
 	connectedAt time.Time
-	helperName  string         // the name the helper's viewer announced
-	suppress    map[string]int // relayKey of chat relayed into the session, whose echo is not mirrored
+	helperName  string // the name the helper's viewer announced
 	seen        map[string]struct{}
 	seenOrder   []string
 
@@ -70,7 +69,7 @@ func (a *Agent) consentRequest(m agentlink.Message) {
 	}
 	t := &ticket{
 		id: m.Ticket, req: req, state: StateAsking,
-		suppress: make(map[string]int), seen: make(map[string]struct{}),
+		seen: make(map[string]struct{}),
 		chat: make(chan agentlink.Message, 64), wake: make(chan struct{}, 1),
 	}
 	a.tickets[t.id] = t
@@ -270,12 +269,8 @@ func (a *Agent) hostEvent(t *ticket, h *host.Host, e host.Event) {
 		default:
 		}
 	case host.EventChat:
-		if k := relayKey(e.From, e.Text); t.suppress[k] > 0 {
-			// The bot's own chat, shown in the session: not mirrored back.
-			if t.suppress[k]--; t.suppress[k] == 0 {
-				delete(t.suppress, k)
-			}
-			break
+		if e.Relayed {
+			break // the bot's own chat, shown in the session: not mirrored back
 		}
 		m := agentlink.Message{Type: agentlink.TypeChat, Ticket: t.id, Author: e.From, Text: e.Text, Source: "helper", Key: newKey()}
 		if e.Self {
@@ -301,7 +296,8 @@ func (a *Agent) hostEvent(t *ticket, h *host.Host, e host.Event) {
 		}
 		m := status(agentlink.StatusEnded, e.Reason)
 		m.Summary = &agentlink.Summary{
-			Duration: d, Path: agentlink.PathDirect, ScreenBytes: e.ScreenBytes, Updates: e.Updates, Reason: e.Reason,
+			Duration: d, Path: agentlink.PathDirect, RTT: time.Duration(e.RTTms * float64(time.Millisecond)),
+			ScreenBytes: e.ScreenBytes, Updates: e.Updates, Reason: e.Reason,
 		}
 		a.sendLocked(m)
 	case host.EventExpired:
@@ -470,20 +466,6 @@ func (a *Agent) inject(t *ticket, h *host.Host, m agentlink.Message) error {
 	if via == "" {
 		via = "chat"
 	}
-	// host.Relay shows it as from "author (via)"; that echo is not mirrored.
-	echo := relayKey(author+" ("+via+")", m.Text)
-	a.mu.Lock()
-	t.suppress[echo]++
-	a.mu.Unlock()
-	err := h.Relay(author, via, m.Text)
-	if err != nil {
-		a.mu.Lock()
-		if t.suppress[echo]--; t.suppress[echo] <= 0 {
-			delete(t.suppress, echo)
-		}
-		a.mu.Unlock()
-	}
-	return err
+	// host.Relay marks its echo in the session as relayed: not mirrored.
+	return h.Relay(author, via, m.Text)
 }
-
-func relayKey(from, text string) string { return from + "\x00" + text }
