@@ -321,7 +321,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code = http.StatusBadRequest
 	case errors.Is(err, ErrTimeout):
 		code = http.StatusGatewayTimeout
-	case errors.Is(err, ErrBusy), errors.Is(err, ErrClosed), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrBusy), errors.Is(err, ErrClosed), errors.Is(err, ErrStateFull), errors.Is(err, context.Canceled):
 		code = http.StatusServiceUnavailable
 	}
 	if code == http.StatusInternalServerError {

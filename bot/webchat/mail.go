@@ -53,9 +53,10 @@ type (
 	}
 )
 
-// AddMail puts a copy of m in the Mailbox, where the page shows it at once.
-// After Close it does nothing.
-func (s *Server) AddMail(m Mail) {
+// AddMail puts a copy of m in the Mailbox, where the page shows it at once,
+// with a state file once it is on disk. It returns ErrClosed after Close,
+// or the state file's errors (see Send); the mail was not added then.
+func (s *Server) AddMail(m Mail) error {
 	m.Attachments = slices.Clone(m.Attachments)
 	for i, a := range m.Attachments {
 		m.Attachments[i].Data = bytes.Clone(a.Data)
@@ -66,7 +67,7 @@ func (s *Server) AddMail(m Mail) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return
+		return ErrClosed
 	}
 	if m.Date.IsZero() {
 		m.Date = s.now()
@@ -74,9 +75,13 @@ func (s *Server) AddMail(m Mail) {
 	for n := len(s.mails) + 1; m.ID == "" || s.mailLocked(m.ID) != nil; n++ {
 		m.ID = "mail-" + strconv.Itoa(n)
 	}
+	if err := s.persistLocked(record{Mail: mailRecordOf(&m)}); err != nil {
+		return err
+	}
 	s.mails = append(s.mails, &m)
 	s.broadcastLocked(mailEvent{Type: "mail", mailView: mailViewOf(&m)})
 	s.logger.Debug("mail", "id", m.ID)
+	return nil
 }
 
 // Mail returns copies of the mail in the Mailbox, oldest first.

@@ -3,6 +3,7 @@ package webchat
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,8 +22,10 @@ func (s *Server) Name() string { return "webchat" }
 // Send posts m where to says: in a channel (to.Channel), in a thread of it
 // (to.Thread, the root's id), or in the direct messages between the bot and
 // to.User (to.Channel ""). An ephemeral message in a channel is shown to
-// to.User alone. It returns the new message's id; a second Send with the
-// same non-empty m.Key returns the first one's id and posts nothing.
+// to.User alone. It returns the new message's id, with a state file once
+// the message and m.Key are on disk; a second Send with the same non-empty
+// m.Key returns the first one's id and posts nothing, even after a
+// restart.
 //
 // Errors wrap bot.ErrPermanent when retrying cannot help: another
 // workspace, no such channel or thread (or a thread root that is a reply
@@ -30,7 +33,9 @@ func (s *Server) Name() string { return "webchat" }
 // ephemeral message in a channel without to.User, an empty message, text
 // over MaxText, a file over MaxFile or without a name, a button without a
 // label or action or with a style other than "", "primary" and "danger".
-// After Close, Send returns ErrClosed; with ctx done, ctx's error.
+// After Close, Send returns ErrClosed; with ctx done, ctx's error; when
+// the state file cannot take the message, ErrStateFull or the file
+// system's error, which are not permanent: the message was not posted.
 func (s *Server) Send(ctx context.Context, to bot.Place, m bot.Message) (bot.MessageRef, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -49,9 +54,8 @@ func (s *Server) Send(ctx context.Context, to bot.Place, m bot.Message) (bot.Mes
 	if err != nil {
 		return "", &wrapped{msg: err.Error(), errs: []error{bot.ErrPermanent, err}}
 	}
-	s.addLocked(msg)
-	if m.Key != "" {
-		s.keys[m.Key] = msg.id
+	if err := s.addLocked(msg, m.Key); err != nil {
+		return "", err
 	}
 	s.logger.Debug("sent", "id", msg.id, "where", msg.conv.name(), "thread", msg.thread, "ephemeral", msg.visibleTo != "")
 	return bot.MessageRef(msg.id), nil
@@ -127,6 +131,14 @@ func (s *Server) outgoingLocked(to bot.Place, m bot.Message) (*message, error) {
 // reply posted like a command's). What happens while no Run receives
 // waits, up to maxQueue events. Run returns nil when ctx ends, ErrClosed
 // when the Server is closed, and ErrRunning when another Run is receiving.
+//
+// With a state file, a message a user posted counts as delivered once
+// Handler.Post has returned (as Slack's events are once acknowledged):
+// one posted before a crash or a Close that was not delivered by then is
+// passed to Handler.Post again, with the same ID, by the next Server on
+// the file. Delivery is at least once, so the core deduplicates by
+// Post.ID. Commands and presses are not passed again: like Slack's, they
+// fail for the user when the bot is down.
 func (s *Server) Run(ctx context.Context, h bot.Handler) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -169,6 +181,12 @@ func (s *Server) deliver(ctx context.Context, h bot.Handler, e event) {
 		s.answer(e, h.Button(ctx, *e.press).Text)
 	case e.post != nil:
 		h.Post(ctx, *e.post)
+		s.mu.Lock()
+		err := s.persistLocked(record{Delivered: string(e.post.ID)})
+		s.mu.Unlock()
+		if err != nil && !errors.Is(err, ErrClosed) {
+			s.logger.Warn("recording a delivered post; it will be delivered again after a restart", "id", e.post.ID, "err", err)
+		}
 	}
 }
 
@@ -180,8 +198,11 @@ func (s *Server) answer(e event, reply string) {
 			reply = reply[:MaxText]
 		}
 		s.mu.Lock()
-		s.addLocked(&message{conv: e.conv, thread: e.thread, author: botID, text: reply, visibleTo: e.user, command: e.typed})
+		err := s.addLocked(&message{conv: e.conv, thread: e.thread, author: botID, text: reply, visibleTo: e.user, command: e.typed}, "")
 		s.mu.Unlock()
+		if err != nil && !errors.Is(err, ErrClosed) {
+			s.logger.Warn("posting the reply", "err", err)
+		}
 	}
 	e.done <- reply
 }

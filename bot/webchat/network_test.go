@@ -171,7 +171,9 @@ func TestSendAfterClose(t *testing.T) {
 	if err := s.Run(context.Background(), newFakeCore()); !errors.Is(err, webchat.ErrClosed) {
 		t.Errorf("Run after Close: %v", err)
 	}
-	s.AddMail(webchat.Mail{Subject: "late"}) // does nothing, does not panic
+	if err := s.AddMail(webchat.Mail{Subject: "late"}); !errors.Is(err, webchat.ErrClosed) {
+		t.Errorf("AddMail after Close: %v", err)
+	}
 }
 
 func TestLookupUser(t *testing.T) {

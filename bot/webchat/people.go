@@ -69,8 +69,8 @@ type FileInfo struct {
 // The command itself is not posted. It returns bot.ErrNoSuchUser (wrapped)
 // for an unknown user; ErrNotFound for an unknown channel or thread;
 // ErrInvalid for text that is not /gethelp or is too long; ErrTimeout when
-// the bot did not answer within Options.Deadline; ErrBusy, ErrClosed, or
-// ctx's error.
+// the bot did not answer within Options.Deadline; ErrBusy, ErrClosed,
+// ctx's error, or the state file's (see Send).
 func (s *Server) Command(ctx context.Context, t Typed) (reply string, err error) {
 	typed := strings.TrimSpace(t.Text)
 	name, args := typed, ""
@@ -108,8 +108,15 @@ func (s *Server) commandEvent(t Typed, typed, args string) (event, error) {
 			return event{}, err
 		}
 	}
+	if s.closed {
+		return event{}, ErrClosed
+	}
+	id, err := s.nextIDLocked("c")
+	if err != nil {
+		return event{}, err
+	}
 	at := bot.Place{Workspace: s.workspace, Channel: c.channel, Thread: t.Thread, User: c.dm}
-	cmd := &bot.Command{From: s.identity(u), At: at, Text: args, ID: s.nextIDLocked("c")}
+	cmd := &bot.Command{From: s.identity(u), At: at, Text: args, ID: id}
 	return event{command: cmd, conv: c, thread: t.Thread, user: u.ID, typed: typed}, nil
 }
 
@@ -145,7 +152,10 @@ func (s *Server) Post(ctx context.Context, t Typed) (id string, err error) {
 	if len(s.events) == cap(s.events) {
 		return "", ErrBusy
 	}
-	m := s.addLocked(&message{conv: c, thread: t.Thread, author: u.ID, text: t.Text})
+	m := &message{conv: c, thread: t.Thread, author: u.ID, text: t.Text}
+	if err := s.addLocked(m, ""); err != nil {
+		return "", err
+	}
 	p := &bot.Post{From: s.identity(u), At: s.place(m), Text: t.Text, ID: bot.MessageRef(m.id)}
 	if err := s.enqueueLocked(event{post: p}); err != nil {
 		return "", err // cannot happen: checked above, with s.mu held
@@ -180,7 +190,16 @@ func (s *Server) Press(ctx context.Context, p Pressed) (reply string, err error)
 		s.mu.Unlock()
 		return "", errorf(ErrNotFound, "no button %q (value %q) on message %s", p.Action, p.Value, p.Message)
 	}
-	press := &bot.Press{From: s.identity(u), At: s.place(m), Action: p.Action, Value: p.Value, ID: s.nextIDLocked("p")}
+	if s.closed {
+		s.mu.Unlock()
+		return "", ErrClosed
+	}
+	id, err := s.nextIDLocked("p")
+	if err != nil {
+		s.mu.Unlock()
+		return "", err
+	}
+	press := &bot.Press{From: s.identity(u), At: s.place(m), Action: p.Action, Value: p.Value, ID: id}
 	e := event{press: press, conv: m.conv, thread: m.thread, user: u.ID}
 	s.mu.Unlock()
 	return s.ask(ctx, e)

@@ -52,8 +52,18 @@ type User struct {
 // and Bob in #general and #helpdesk.
 type Options struct {
 	// Addr is the TCP address to listen on; "" means "127.0.0.1:0". Its
-	// host must be a loopback IP address.
+	// host must be a loopback IP address. A restarted Server can listen on
+	// the port of one that just died at once (SO_REUSEADDR).
 	Addr string
+	// Token is the page's and the API's token, 32 lower-case hex digits;
+	// "" means a fresh random one. With Addr's port fixed, a restarted
+	// Server keeps its URL, and pages their cookie.
+	Token string
+	// StateFile, if set, is where the chat keeps everything it holds, so
+	// that it survives a restart, even kill -9: New reads it, creating it
+	// if missing, and every change is on disk before the call that made
+	// it returns. See "The state file" in the package's documentation.
+	StateFile string
 	// Workspace is the workspace's name, as in Identity.Workspace; ""
 	// means "demo".
 	Workspace string
@@ -93,11 +103,15 @@ const (
 	botName = "gethelp"
 )
 
-var channelName = regexp.MustCompile(`^[a-z0-9_-]{1,80}$`)
+var (
+	channelName  = regexp.MustCompile(`^[a-z0-9_-]{1,80}$`)
+	tokenPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
 
 // Server is the chat network and its adapter: it serves the page and the
-// API, keeps the messages in memory and implements bot.Network and
-// bot.UserLookup. Create it with New; it runs until Close.
+// API, keeps the messages in memory (and in Options.StateFile, if set) and
+// implements bot.Network and bot.UserLookup. Create it with New; it runs
+// until Close.
 type Server struct {
 	workspace string
 	users     []User           // in the order given; not modified after New
@@ -120,7 +134,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	closed bool                // guarded by mu
-	seq    int                 // guarded by mu: the last id handed out
+	state  *stateFile          // guarded by mu; nil without Options.StateFile; closed once closed is set
+	seq    int                 // guarded by mu: the last id handed out (or, with a state file, recorded in it)
 	convs  map[string]*conv    // "#channel" or "@user id" → conv; the map is not modified after New, each conv's msgs are guarded by mu
 	byID   map[string]*message // guarded by mu
 	keys   map[string]string   // guarded by mu: Message.Key → the message's id
@@ -149,17 +164,25 @@ type message struct {
 	time      time.Time
 }
 
-// New starts serving the chat on a loopback address with a fresh random
-// token. It returns ErrNotLoopback for a non-loopback Options.Addr, an
-// error for users or channels that break the rules of Options, or the
-// error of net.Listen.
-func New(opts Options) (*Server, error) {
+// New starts serving the chat on a loopback address, with Options.Token or
+// a fresh random token. With Options.StateFile it first loads what the
+// file holds, and hands the core again what users posted that no
+// Handler.Post returned from (see Run). It returns ErrNotLoopback for a
+// non-loopback Options.Addr; an error for a bad Options.Token, or users or
+// channels that break the rules of Options; ErrCorruptState or
+// ErrStateInUse (wrapped), an error for a state file of another workspace
+// or with messages in channels or of users that Options no longer has, or
+// the file system's; or the error of net.Listen.
+func New(opts Options) (_ *Server, err error) {
 	addr := opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
 	if !loopbackAddr(addr) {
 		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, addr)
+	}
+	if opts.Token != "" && !tokenPattern.MatchString(opts.Token) {
+		return nil, errors.New("webchat: Options.Token is not 32 lower-case hex digits")
 	}
 	s := &Server{
 		workspace: opts.Workspace,
@@ -228,13 +251,45 @@ func New(opts Options) (*Server, error) {
 		s.convs["@"+u.ID] = &conv{dm: u.ID}
 	}
 
+	var undelivered []*message
+	if opts.StateFile != "" {
+		l := &loader{s: s, delivered: make(map[string]bool)}
+		if s.state, err = openState(opts.StateFile, s.workspace, s.logger, l.apply); err != nil {
+			return nil, err
+		}
+		st := s.state
+		defer func() {
+			if err != nil {
+				st.close() // and its lock
+			}
+		}()
+		for _, m := range l.posts {
+			if !l.delivered[m.id] {
+				undelivered = append(undelivered, m)
+			}
+		}
+		s.logger.Info("state loaded", "path", opts.StateFile, "messages", len(s.byID), "mail", len(s.mails),
+			"undelivered", len(undelivered), "last_id", s.seq)
+	}
+	for i, m := range undelivered {
+		if i == maxQueue {
+			s.logger.Warn("more undelivered posts than the queue holds; the rest wait for the next restart", "posts", len(undelivered))
+			break
+		}
+		u, _ := s.user(m.author) // the loader checked
+		s.events <- event{post: &bot.Post{From: s.identity(u), At: s.place(m), Text: m.text, ID: bot.MessageRef(m.id)}}
+	}
+
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("webchat: %w", err)
 	}
-	var tok [16]byte
-	rand.Read(tok[:])
-	s.token = hex.EncodeToString(tok[:])
+	s.token = opts.Token
+	if s.token == "" {
+		var tok [16]byte
+		rand.Read(tok[:])
+		s.token = hex.EncodeToString(tok[:])
+	}
 	s.cookie = fmt.Sprintf("gethelp_webchat_%d", ln.Addr().(*net.TCPAddr).Port)
 	s.url = fmt.Sprintf("http://%s/?t=%s", ln.Addr(), s.token)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -260,8 +315,9 @@ func (s *Server) URL() string { return s.url }
 func (s *Server) Workspace() string { return s.workspace }
 
 // Close stops the server: pages are disconnected, commands waiting for the
-// bot fail with ErrClosed, Run returns ErrClosed, and Close returns once
-// every request has ended. Calling it again returns nil.
+// bot fail with ErrClosed, Run returns ErrClosed, the state file is closed,
+// and Close returns once every request has ended. Calling it again returns
+// nil.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -269,11 +325,15 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	var stateErr error
+	if s.state != nil {
+		stateErr = s.state.close() // nothing writes once closed is set
+	}
 	s.mu.Unlock()
 	s.cancel()
 	err := s.srv.Close()
 	s.wg.Wait()
-	return err
+	return errors.Join(err, stateErr)
 }
 
 // user returns the user with the id or name k (any case), or an error
@@ -326,22 +386,50 @@ func (s *Server) rootLocked(c *conv, id string) (*message, error) {
 	return m, nil
 }
 
-// nextIDLocked returns a new id with prefix: ids of messages ("m"),
-// commands ("c") and presses ("p") share one counter and grow, so ids of
-// messages sort in the order they were posted.
-func (s *Server) nextIDLocked(prefix string) string {
+// nextIDLocked returns a new id for a command ("c") or a press ("p"). Ids
+// of messages ("m"), commands and presses share one counter and grow, so
+// ids of messages sort in the order they were posted. With a state file
+// the counter is recorded first, as the core remembers the ids of
+// commands and presses it has seen: an id is never handed out twice, even
+// across restarts.
+func (s *Server) nextIDLocked(prefix string) (string, error) {
+	if err := s.persistLocked(record{Seq: s.seq + 1}); err != nil {
+		return "", err
+	}
 	s.seq++
-	return fmt.Sprintf("%s%06d", prefix, s.seq)
+	return formatID(prefix, s.seq), nil
 }
 
-// addLocked stores m, gives it an id and a time, and tells the pages.
-func (s *Server) addLocked(m *message) *message {
-	m.id = s.nextIDLocked("m")
+// addLocked gives m an id and a time, makes it durable (recording key,
+// the Message.Key of a Send, with it), stores it and tells the pages. It
+// returns the state file's errors; m is then not posted.
+func (s *Server) addLocked(m *message, key string) error {
+	m.id = formatID("m", s.seq+1)
 	m.time = s.now()
+	if err := s.persistLocked(record{Msg: m.record(key)}); err != nil {
+		return err
+	}
+	s.seq++
 	m.conv.msgs = append(m.conv.msgs, m)
 	s.byID[m.id] = m
+	if key != "" {
+		s.keys[key] = m.id
+	}
 	s.broadcastLocked(messageEvent{Type: "message", Message: s.viewLocked(m)})
-	return m
+	return nil
+}
+
+// persistLocked appends r to the state file, if there is one, and returns
+// once it is on disk: the change it records may then be made. It returns
+// ErrClosed after Close, ErrStateFull, or the file system's error.
+func (s *Server) persistLocked(r record) error {
+	switch {
+	case s.state == nil:
+		return nil
+	case s.closed:
+		return ErrClosed
+	}
+	return s.state.append(r)
 }
 
 func (c *conv) name() string {
