@@ -45,6 +45,13 @@ const (
 
 	// either: a request could not be carried out.
 	TypeError = "error" // Ticket, Text
+
+	// bot: every agent message up to Seq has been handled (and what it
+	// changed is stored). The agent keeps what it sent until then and sends
+	// it again on its next connection: a message written into a connection
+	// whose other end died is not lost. The bot tells repeats apart by
+	// their content (chat keys, ticket states), so a repeat is harmless.
+	TypeAck = "ack" // Seq
 )
 
 // Statuses in a status message.
@@ -64,6 +71,9 @@ const (
 type Message struct {
 	Type string    `json:"type"`
 	Time time.Time `json:"time,omitzero"`
+	// Seq numbers the agent's messages, 1, 2, 3… per agent run; an ack
+	// carries the last one handled.
+	Seq uint64 `json:"seq,omitempty"`
 
 	Name    string `json:"name,omitempty"`    // hello: the computer's name
 	Version int    `json:"version,omitempty"` // hello

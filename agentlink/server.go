@@ -3,6 +3,8 @@ package agentlink
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -70,7 +72,18 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentlink: listening on %s: %w", cfg.Addr, err)
 	}
-	tr := &quic.Transport{Conn: udp}
+	// The stateless reset key comes from the bot's own long-lived key, so a
+	// bot restarted on the same address (after a crash, kill -9 included)
+	// answers an agent's packets for the dead connection with a stateless
+	// reset: the agent learns at its next packet (a keep-alive at most) that
+	// the connection is gone and reconnects, instead of writing into it
+	// until the idle timeout.
+	resetKey, err := statelessResetKey(cfg.Certificate)
+	if err != nil {
+		udp.Close()
+		return nil, err
+	}
+	tr := &quic.Transport{Conn: udp, StatelessResetKey: resetKey}
 	tlsConf := &tls.Config{
 		Certificates:     []tls.Certificate{cfg.Certificate},
 		NextProtos:       []string{ALPN},
@@ -93,6 +106,23 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
+}
+
+// statelessResetKey derives the transport's stateless reset key from the
+// certificate's private key (HKDF-SHA256, a label of its own), so it stays
+// the same across restarts and reveals nothing of the key.
+func statelessResetKey(cert tls.Certificate) (*quic.StatelessResetKey, error) {
+	priv, ok := cert.PrivateKey.(ed25519.PrivateKey)
+	if !ok {
+		return nil, errors.New("agentlink: the server's key is not Ed25519")
+	}
+	k, err := hkdf.Key(sha256.New, priv.Seed(), nil, "gethelp agentlink stateless reset v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("agentlink: %w", err)
+	}
+	var key quic.StatelessResetKey
+	copy(key[:], k)
+	return &key, nil
 }
 
 // verifyAgent admits exactly one certificate, self-signed with an Ed25519

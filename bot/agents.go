@@ -120,6 +120,9 @@ func (c *Core) serveAgent(ctx context.Context, conn *agentlink.Conn) {
 			return
 		}
 		c.fromAgent(ctx, key, conn, m)
+		if m.Seq != 0 {
+			_ = conn.Send(agentlink.Message{Type: agentlink.TypeAck, Seq: m.Seq})
+		}
 	}
 }
 

@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gethelp/gethelp/bot/store"
@@ -77,6 +79,8 @@ func (c *Core) deliverLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			c.logger.Error("reading the outbox", "err", err)
 		}
+		// In the order they were queued: a thread reads in order.
+		slices.SortFunc(ds, func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
 		for _, d := range ds {
 			c.deliver(ctx, d)
 		}

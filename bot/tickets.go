@@ -238,6 +238,9 @@ func (c *Core) invitation(ctx context.Context, t store.Ticket, m agentlink.Messa
 		c.toAgent(t.AgentKey, agentlink.Message{Type: agentlink.TypeCancel, Ticket: t.ID, Reason: "the request is no longer open"})
 		return
 	}
+	if t.PasswordSent && t.InvitationID == m.InvitationID && t.InvitationExpires.Equal(m.Expires) {
+		return // the same invitation again (the agent repeats what it was unsure of): delivered already
+	}
 	err := c.updateTicket(ctx, t.ID, func(x *store.Ticket) {
 		x.State = store.StateInvited
 		x.InvitationID, x.InvitationFile, x.InvitationExpires = m.InvitationID, m.File, m.Expires
@@ -396,7 +399,12 @@ func (c *Core) transcript(ctx context.Context, t store.Ticket, source, author, k
 
 // status handles the agent's account of the session.
 func (c *Core) status(ctx context.Context, t store.Ticket, m agentlink.Message) {
-	key := "status/" + m.State + "/" + t.InvitationID + "/" + fmt.Sprint(m.Time.UnixNano())
+	// A state is said once per invitation (an agent repeats the current
+	// state after reconnecting); control can come and go many times.
+	key := "status/" + m.State + "/" + t.InvitationID
+	if m.State == agentlink.StatusControlGranted || m.State == agentlink.StatusControlEnded {
+		key += "/" + fmt.Sprint(m.Time.UnixNano())
+	}
 	helper := "The helper"
 	if t.Helper != nil {
 		helper = t.Helper.DisplayName

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,7 +59,9 @@ type BotConfig struct {
 	} `yaml:"email"`
 
 	Webchat *struct {
-		Listen    string         `yaml:"listen"`
+		Listen    string `yaml:"listen"`
+		StateFile string `yaml:"state_file"` // default <state_dir>/bot/webchat.json
+
 		Workspace string         `yaml:"workspace"`
 		Users     []webchat.User `yaml:"users"`
 		Channels  []string       `yaml:"channels"`
@@ -220,7 +224,17 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 
 	var nets []bot.Network
 	if w := cfg.Webchat; w != nil {
-		chat, err := webchat.New(webchat.Options{Addr: w.Listen, Workspace: w.Workspace, Users: w.Users, Channels: w.Channels, Logger: m.logger})
+		if w.StateFile == "" {
+			w.StateFile = filepath.Join(dir, "webchat.json")
+		}
+		// The chat stands in for Slack, whose state and address outlive a
+		// restart of the bot: so do its messages and its token.
+		token, err := loadOrCreateToken(w.StateFile + ".token")
+		if err != nil {
+			return nil, err
+		}
+		chat, err := webchat.New(webchat.Options{Addr: w.Listen, Workspace: w.Workspace, Users: w.Users, Channels: w.Channels,
+			StateFile: w.StateFile, Token: token, Logger: m.logger})
 		if err != nil {
 			return nil, err
 		}
@@ -308,4 +322,24 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 	}
 	ok = true
 	return b, nil
+}
+
+// loadOrCreateToken returns the 32-hex-digit token kept in path, making it
+// (mode 0600) the first time.
+func loadOrCreateToken(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var raw [16]byte
+	rand.Read(raw[:])
+	tok := hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return tok, nil
 }

@@ -158,6 +158,8 @@ type Agent struct {
 	stopping   bool                 // guarded by mu: Run is winding down; no new work
 	conn       *agentlink.Conn      // guarded by mu; nil while the link is down or before welcome
 	queue      []agentlink.Message  // guarded by mu: waiting for the link, oldest first
+	unacked    []agentlink.Message  // guarded by mu: sent, not yet acknowledged by the bot, oldest first
+	seq        uint64               // guarded by mu: the last Seq given
 	sending    bool                 // guarded by mu: the sender holds queue[0]
 	state      chan struct{}        // guarded by mu: closed and replaced when conn or queue change
 	links      []agentlink.Identity // guarded by mu
@@ -344,6 +346,10 @@ func (a *Agent) sender(ctx context.Context) {
 		ready := c != nil && len(a.queue) > 0
 		var m agentlink.Message
 		if ready {
+			if a.queue[0].Seq == 0 {
+				a.seq++
+				a.queue[0].Seq = a.seq
+			}
 			m = a.queue[0]
 			a.sending = true
 		}
@@ -363,6 +369,12 @@ func (a *Agent) sender(ctx context.Context) {
 		switch {
 		case err == nil:
 			a.queue = a.queue[1:]
+			// Kept until the bot acknowledges it: the bot may have died
+			// with it in flight.
+			if len(a.unacked) >= maxQueue {
+				a.unacked = a.unacked[1:]
+			}
+			a.unacked = append(a.unacked, m)
 			a.logger.Debug("sent", "msg", m)
 		case errors.Is(err, net.ErrClosed):
 			if a.conn == c {
@@ -410,6 +422,9 @@ func (a *Agent) serve(ctx context.Context, c *agentlink.Conn) error {
 	a.mu.Lock()
 	a.conn = c
 	a.links = slices.Clone(m.Links)
+	// What the last connection did not see acknowledged goes again, first.
+	a.queue = append(a.unacked, a.queue...)
+	a.unacked = nil
 	if len(m.Links) == 0 && !a.autoLinked {
 		a.autoLinked = true
 		a.sendLocked(agentlink.Message{Type: agentlink.TypeLinkRequest})
@@ -445,6 +460,10 @@ func (a *Agent) serve(ctx context.Context, c *agentlink.Conn) error {
 
 func (a *Agent) handle(m agentlink.Message) {
 	switch m.Type {
+	case agentlink.TypeAck:
+		a.mu.Lock()
+		a.unacked = slices.DeleteFunc(a.unacked, func(u agentlink.Message) bool { return u.Seq <= m.Seq })
+		a.mu.Unlock()
 	case agentlink.TypeWelcome:
 		a.mu.Lock()
 		a.links = slices.Clone(m.Links)

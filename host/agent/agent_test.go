@@ -350,9 +350,20 @@ func TestReconnect(t *testing.T) {
 	if l2.c.AgentKey() != key {
 		t.Errorf("agent key changed across reconnects")
 	}
-	l2.expect(agentlink.TypeLinkRequest) // the one queued while down
-	if m := l2.expect(agentlink.TypeStatus, agentlink.StatusWaiting); m.Ticket != "T-13" {
-		t.Errorf("status %+v", m)
+	// Repeats of what the first link may not have acknowledged in time
+	// come first; then the request queued while down, and the status.
+	var gotLink, gotStatus bool
+	for !gotLink || !gotStatus {
+		m := l2.next()
+		switch {
+		case m.Type == agentlink.TypeLinkRequest:
+			gotLink = true
+		case m.Type == agentlink.TypeStatus && m.State == agentlink.StatusWaiting && gotLink:
+			if m.Ticket != "T-13" {
+				t.Errorf("status %+v", m)
+			}
+			gotStatus = true
+		}
 	}
 	// The ticket still works on the new link.
 	l2.send(agentlink.Message{Type: agentlink.TypeCancel, Ticket: "T-13"})
@@ -422,4 +433,47 @@ func TestLockedResendAsksAgain(t *testing.T) {
 	l.expect(agentlink.TypeStatus, agentlink.StatusWaiting)
 	connectViewer(t, again, m.Password) // the lock went with the old password
 	l.expect(agentlink.TypeStatus, agentlink.StatusConnected)
+}
+
+// TestUnacknowledgedSentAgain: what the agent sent into a link whose bot
+// died before acknowledging it goes again, with the same Seq, on the next
+// link; once acknowledged it is not sent again.
+func TestUnacknowledgedSentAgain(t *testing.T) {
+	r := startAgent(t, options{})
+	l := r.bot.accept(t)
+	l.expect(agentlink.TypeLinkRequest)
+	l.noAck = true
+	r.openTicket(l, "T-14")
+	l.c.Close("the bot died")
+	<-r.sleeper.waits
+	r.sleeper.release <- struct{}{}
+
+	l2 := r.bot.accept(t)
+	l2.noAck = true
+	first := l2.next()
+	if first.Type == agentlink.TypeLinkRequest { // its ack may not have arrived in time
+		first = l2.next()
+	}
+	if first.Type != agentlink.TypeConsent {
+		t.Fatalf("first repeat %+v, want the consent", first)
+	}
+	inv := l2.expect(agentlink.TypeInvitation)
+	if !first.Accepted || inv.Ticket != "T-14" || inv.Password == "" || inv.Seq <= first.Seq {
+		t.Fatalf("repeats: %+v / %+v", first, inv)
+	}
+	l2.send(agentlink.Message{Type: agentlink.TypeAck, Seq: inv.Seq})
+	for {
+		m := l2.next()
+		if m.Type == agentlink.TypeStatus && m.Seq > inv.Seq {
+			l2.send(agentlink.Message{Type: agentlink.TypeAck, Seq: m.Seq})
+			break
+		}
+	}
+	l2.c.Close("again")
+	<-r.sleeper.waits
+	r.sleeper.release <- struct{}{}
+	l3 := r.bot.accept(t)
+	if m := l3.next(); m.Type == agentlink.TypeConsent || m.Type == agentlink.TypeInvitation {
+		t.Fatalf("an acknowledged message came again: %+v", m)
+	}
 }

@@ -57,8 +57,9 @@ func startBot(t *testing.T) *bot {
 
 // link is the bot's end of one connection.
 type link struct {
-	t *testing.T
-	c *agentlink.Conn
+	t     *testing.T
+	c     *agentlink.Conn
+	noAck bool // do not acknowledge what the agent sends (a bot that dies)
 }
 
 // accept takes the agent's next connection and welcomes it.
@@ -86,6 +87,9 @@ func (l *link) next() agentlink.Message {
 	m, err := l.c.Receive(testCtx(l.t))
 	if err != nil {
 		l.t.Fatalf("waiting for the agent: %v", err)
+	}
+	if m.Seq != 0 && !l.noAck { // as the bot does once it handled it; the agent may be gone
+		_ = l.c.Send(agentlink.Message{Type: agentlink.TypeAck, Seq: m.Seq})
 	}
 	return m
 }

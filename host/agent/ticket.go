@@ -54,10 +54,26 @@ func (a *Agent) consentRequest(m agentlink.Message) {
 	if t := a.tickets[m.Ticket]; t != nil {
 		// Asked before (the bot restarted, or said it twice): answer with
 		// what is known, never ask twice.
-		switch t.state {
-		case StateAsking:
-		case StateDeclined:
+		switch {
+		case t.state == StateAsking:
+		case t.state == StateDeclined:
 			a.sendLocked(agentlink.Message{Type: agentlink.TypeConsent, Ticket: t.id, Reason: t.reason})
+		case t.state == StateWaiting && t.h != nil:
+			// The bot asks again although the person said yes: what the
+			// agent sent may have been lost with a bot that died. Say it
+			// again, the same invitation with the same password (the bot
+			// keeps no copy; its delivery keys make a repeat harmless).
+			inv := t.h.Invitation()
+			file, err := inv.Marshal()
+			if err != nil {
+				return
+			}
+			a.sendLocked(agentlink.Message{Type: agentlink.TypeConsent, Ticket: t.id, Accepted: true})
+			a.sendLocked(agentlink.Message{
+				Type: agentlink.TypeInvitation, Ticket: t.id, File: file, Password: t.h.Password(),
+				Expires: inv.Expires, InvitationID: inv.ID,
+			})
+			a.sendLocked(agentlink.Message{Type: agentlink.TypeStatus, Ticket: t.id, State: t.state})
 		default:
 			a.sendLocked(agentlink.Message{Type: agentlink.TypeStatus, Ticket: t.id, State: t.state, Text: t.helperName})
 		}
