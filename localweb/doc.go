@@ -31,6 +31,22 @@
 //   - Only three assets are served, at fixed paths: index.html at /,
 //     app.js and style.css. The page needs no more, and nothing else in
 //     Options.Assets can leak.
+//   - With Options.Uploads the page may upload files, since a browser
+//     never tells a page where a chosen file is: POST /upload?name=NAME
+//     with the token like any request, its Origin the page's own and
+//     Content-Type application/octet-stream (which no form of another site
+//     can send), the raw bytes as the body. The name must be one plain
+//     file name (no separators, no control characters, not "." or "..",
+//     at most 255 bytes) and pass Uploads.CheckName; it is never a path.
+//     Each upload lands, with mode 0600 and O_EXCL, in a folder of its own
+//     named by a random ID, inside a private folder (0700) made on first
+//     use and opened as an os.Root, so nothing is written outside it;
+//     bodies are cut off at Uploads.MaxSize (4 GiB by default), and at
+//     most 16 uploads are kept at once. The reply is JSON: the ID, the
+//     name and the size, or an error for the page to show. The caller
+//     uses an upload by path (Server.Upload) and removes it
+//     (Server.RemoveUpload); Close removes the private folder and
+//     everything left in it.
 //   - Text messages to a page go through a queue of 256 and never block
 //     the sender; a page that falls that far behind is dropped and is
 //     expected to reconnect and catch up from the backlog. Broadcast keeps
@@ -38,6 +54,8 @@
 //     that connect later or reload. Binary messages are written at once,
 //     so a screen stream slows to the pace of its page.
 //   - Every goroutine (the HTTP server, each page's reader, writer and
-//     Options.OnPage) is counted; Close ends them all before it returns.
+//     Options.OnPage, each upload) is counted; Close ends them all before
+//     it returns. (net/http alone may linger up to half a second on a
+//     connection whose body it refused unread.)
 //   - Tokens never reach a log.
 package localweb

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -48,6 +49,9 @@ type Options struct {
 	// a time, in that page's reading goroutine; msg is the caller's.
 	// Binary messages from pages are ignored.
 	OnText func(p *Page, msg []byte)
+	// Uploads, if not nil, lets the page upload files (POST /upload); nil
+	// answers 404 there.
+	Uploads *Uploads
 }
 
 const (
@@ -81,6 +85,9 @@ type Server struct {
 	pages   map[*Page]struct{} // guarded by mu
 	backlog [][]byte           // guarded by mu: what Broadcast sent, oldest first
 	latest  []byte             // guarded by mu: what BroadcastLatest sent last, or nil
+
+	uploads    map[string]Upload // guarded by mu: by ID; Path "" while arriving
+	uploadRoot *os.Root          // guarded by mu: the private folder of uploads; nil until the first
 }
 
 // New starts serving opts.Assets on a loopback address with a fresh random
@@ -110,15 +117,16 @@ func New(opts Options) (*Server, error) {
 	token := newToken()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opts:   opts,
-		logger: opts.Logger,
-		token:  token,
-		cookie: fmt.Sprintf("gethelp_%s_%d", opts.Name, ln.Addr().(*net.TCPAddr).Port),
-		addr:   ln.Addr(),
-		url:    fmt.Sprintf("http://%s/?t=%s", ln.Addr(), token),
-		ctx:    ctx,
-		cancel: cancel,
-		pages:  make(map[*Page]struct{}),
+		opts:    opts,
+		logger:  opts.Logger,
+		token:   token,
+		cookie:  fmt.Sprintf("gethelp_%s_%d", opts.Name, ln.Addr().(*net.TCPAddr).Port),
+		addr:    ln.Addr(),
+		url:     fmt.Sprintf("http://%s/?t=%s", ln.Addr(), token),
+		ctx:     ctx,
+		cancel:  cancel,
+		pages:   make(map[*Page]struct{}),
+		uploads: make(map[string]Upload),
 	}
 	s.srv = &http.Server{
 		Handler:           s,
@@ -141,8 +149,9 @@ func (s *Server) URL() string { return s.url }
 func (s *Server) Addr() net.Addr { return s.addr }
 
 // Close stops the server: pages are disconnected, the listener closed, and
-// Close returns once every goroutine of the server, OnPage included, has
-// ended. Calling it again returns nil.
+// Close returns once every goroutine of the server, OnPage and uploads
+// under way included, has ended, and the folder of uploads is removed.
+// Calling it again returns nil.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -154,6 +163,7 @@ func (s *Server) Close() error {
 	s.cancel()
 	err := s.srv.Close()
 	s.wg.Wait()
+	s.removeUploads()
 	return err
 }
 
@@ -220,6 +230,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.asset(w, r, "style.css", "text/css; charset=utf-8")
 	case "/ws":
 		s.servePage(w, r)
+	case "/upload":
+		s.serveUpload(w, r)
 	default:
 		http.NotFound(w, r)
 	}

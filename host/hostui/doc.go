@@ -4,7 +4,9 @@
 // everything that happened (wrong passwords, refused helpers), with the
 // buttons the person needs at hand: Disconnect, Pause/Resume sharing, the
 // bandwidth setting and, while the helper is in control, Stop control. It
-// asks the person whether the helper may control the mouse and keyboard.
+// asks the person whether the helper may control the mouse and keyboard,
+// lets them allow files and the clipboard, asks them about each file the
+// helper offers, and sends the files they choose.
 //
 // Decisions:
 //
@@ -26,8 +28,38 @@
 //     {"type":"resume"}, {"type":"bandwidth","level"},
 //     {"type":"grant","capabilities":["control"]} (any of control,
 //     admin_prompts, files, clipboard: host.Grant), {"type":"deny"}
-//     (host.Deny) and {"type":"revoke"} (host.Revoke by the button; with
-//     "capabilities", only those).
+//     (host.Deny), {"type":"revoke"} (host.Revoke by the button; with
+//     "capabilities", only those), {"type":"accept_file","id"} and
+//     {"type":"decline_file","id"} (host.AcceptFile, DeclineFile: id is
+//     the offer's), and {"type":"send_file","upload"} (see below). The
+//     server answers send_file with {"type":"file_queued","upload","id",
+//     "name","size"} to that page alone, before any event of the
+//     transfer: the events name the transfer by the offer's id. An error
+//     reply to send_file carries the upload too.
+//   - Files the person sends: a browser never tells a page where a chosen
+//     file is, so the page uploads it to the server first (localweb's
+//     POST /upload, with the token, the page's own Origin and
+//     application/octet-stream; see package localweb), only while a
+//     helper is connected. The name must pass files.SanitizeName, as the
+//     helper's side will check it; another is refused before a byte is
+//     stored, with the reason. The copy lands, mode 0600, in a private
+//     folder (Options.UploadDir), is hashed to learn its offer id, sent
+//     with host.SendFile, and deleted when file_sent or file_failed for
+//     that id arrives, or at Close. At most Options.MaxUpload bytes (4
+//     GiB by default); the same file twice at once is refused.
+//   - "Let <helper>…" has two switches, off at the start of every
+//     session: send you files (files) and share the clipboard
+//     (clipboard); each sends grant or revoke with that capability alone,
+//     and shows the host's answer, not the click. They are apart from the
+//     request for control, which stays about control.
+//   - Each file the helper offers is a prompt in the page (not a modal
+//     dialog, so several can wait and the chat stays usable): who, the
+//     name, the size and the SHA-256, Accept and Decline. Accept is
+//     disabled for its first second, like Allow. The title says a file
+//     waits. Transfers both ways are listed with progress bars; a
+//     received file says where it was saved (~ for the home folder). The
+//     log records offers, declines, failures and clipboard transfers with
+//     their direction and size, never the text.
 //   - Events are kept (up to 5000) and replayed to a page that connects
 //     late or reloads, so it shows the whole chat and log and the current
 //     state. Publish never blocks: a page that falls 256 messages behind

@@ -89,6 +89,9 @@ type live struct {
 	host   *host.Host
 	server *hostui.Server
 	hostEv *recorder[host.Event]
+	// uploads is the folder under which the window keeps the files the
+	// person sends, until they are sent.
+	uploads string
 }
 
 // startHost starts a host named Alice sharing a 640×400 synthetic screen
@@ -97,7 +100,7 @@ type live struct {
 func startHost(t *testing.T, configure ...func(*host.Config)) *live {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &live{ctx: ctx, hostEv: newRecorder[host.Event]()}
+	l := &live{ctx: ctx, hostEv: newRecorder[host.Event](), uploads: t.TempDir()}
 	src := synthetic.New(640, 400, 10)
 	var fmu sync.Mutex
 	var srv *hostui.Server
@@ -122,7 +125,7 @@ func startHost(t *testing.T, configure ...func(*host.Config)) *live {
 		t.Fatal(err)
 	}
 	l.host = h
-	s, err := hostui.New(h, hostui.Options{Level: "full"})
+	s, err := hostui.New(h, hostui.Options{Level: "full", UploadDir: l.uploads})
 	if err != nil {
 		cancel()
 		h.Close()
@@ -161,14 +164,19 @@ type keys struct{}
 func (keys) Escapes() <-chan struct{} { return nil }
 func (keys) Close() error             { return nil }
 
-// connect opens a viewer named name with password; it runs until the
-// test ends. A refused viewer returns the error.
-func (l *live) connect(t *testing.T, name, password string) (*viewer.Viewer, *recorder[viewer.Event], error) {
+// connect opens a viewer named name with password; configure, if given,
+// changes its Config first. It runs until the test ends. A refused viewer
+// returns the error.
+func (l *live) connect(t *testing.T, name, password string, configure ...func(*viewer.Config)) (*viewer.Viewer, *recorder[viewer.Event], error) {
 	t.Helper()
 	rec := newRecorder[viewer.Event]()
-	v, err := viewer.Open(l.ctx, viewer.Config{
+	cfg := viewer.Config{
 		Invitation: l.host.Invitation(), Password: password, Name: name, OnEvent: rec.add,
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	v, err := viewer.Open(l.ctx, cfg)
 	if err != nil {
 		return nil, rec, err
 	}

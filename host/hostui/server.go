@@ -1,6 +1,7 @@
 package hostui
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -8,12 +9,15 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/localweb"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/files"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -36,6 +40,13 @@ type Options struct {
 	// Logger receives diagnostics; nil discards them. The password and the
 	// token are never logged.
 	Logger *slog.Logger
+	// UploadDir is where the private folder for the files the person sends
+	// is made (each file is copied there from the browser, sent, then
+	// deleted); "" means os.TempDir().
+	UploadDir string
+	// MaxUpload bounds a file the person sends, in bytes; 0 means
+	// localweb.DefaultMaxUpload (4 GiB).
+	MaxUpload int64
 }
 
 // Server serves the person's window. Create it with New; it runs until
@@ -45,6 +56,14 @@ type Server struct {
 	logger *slog.Logger
 	hello  []byte // the first message to every page; holds the password
 	web    *localweb.Server
+	ctx    context.Context // cancelled by Close: stops files being prepared
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // files being prepared (sendUpload)
+
+	mu        sync.Mutex
+	closed    bool              // guarded by mu: no more goroutines
+	connected bool              // guarded by mu: a helper is connected (from the events)
+	sending   map[string]string // guarded by mu: upload IDs by the offer ID of the file being sent
 }
 
 // hello is the first message to a page: what the host knows from the start.
@@ -58,6 +77,9 @@ type hello struct {
 	Level      string         `json:"level,omitempty"`
 	// EscStopsControl: ESC on this keyboard takes control back.
 	EscStopsControl bool `json:"esc_stops_control"`
+	// Home is the person's home folder, shown as ~ in the paths of
+	// received files; "" if unknown.
+	Home string `json:"home,omitempty"`
 }
 
 type invitationInfo struct {
@@ -90,6 +112,7 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		EscStopsControl: h.EscapeStopsControl(),
 		Invitation:      invitationInfo{ID: inv.ID, Created: inv.Created, Expires: inv.Expires, Addresses: []string{}},
 	}
+	hi.Home, _ = os.UserHomeDir()
 	for _, a := range inv.Addresses {
 		hi.Invitation.Addresses = append(hi.Invitation.Addresses, a.String())
 	}
@@ -97,20 +120,28 @@ func New(h *host.Host, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostui: %w", err)
 	}
-	s := &Server{h: h, logger: logger.With("component", "hostui"), hello: hb}
-	files, err := fs.Sub(assets, "assets")
+	s := &Server{h: h, logger: logger.With("component", "hostui"), hello: hb, sending: make(map[string]string)}
+	sub, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, fmt.Errorf("hostui: %w", err)
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.web, err = localweb.New(localweb.Options{
 		Addr:   opts.Addr,
-		Assets: files,
+		Assets: sub,
 		Name:   "host",
 		Logger: s.logger,
 		Hello:  func() []byte { return s.hello },
 		OnText: s.onText,
+		Uploads: &localweb.Uploads{
+			Dir:       opts.UploadDir,
+			MaxSize:   opts.MaxUpload,
+			CheckName: checkName,
+			Allowed:   s.uploadAllowed,
+		},
 	})
 	if err != nil {
+		s.cancel()
 		return nil, err
 	}
 	s.logger.Info("person's window ready", "addr", s.web.Addr().String())
@@ -121,9 +152,16 @@ func New(h *host.Host, opts Options) (*Server, error) {
 func (s *Server) URL() string { return s.web.URL() }
 
 // Close stops the server: pages are disconnected, the listener closed, and
-// Close returns once every goroutine of the server has ended. Calling it
-// again returns nil.
-func (s *Server) Close() error { return s.web.Close() }
+// Close returns once every goroutine of the server has ended and the files
+// the person uploaded to send are deleted. Calling it again returns nil.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return s.web.Close()
+}
 
 // Publish shows an event of the host in the pages. Events are kept, so a
 // page that connects later (or reloads) catches up. Publish never blocks
@@ -138,6 +176,7 @@ func (s *Server) Publish(e host.Event) {
 		return
 	}
 	s.web.Broadcast(b)
+	s.track(e)
 }
 
 // ServeHTTP serves the page, its assets and the WebSocket, to requests that
@@ -147,12 +186,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.web.Serve
 
 // command is a message from the page.
 type command struct {
-	Type  string `json:"type"` // chat, disconnect, pause, resume, bandwidth, grant, deny, revoke
+	// Type is chat, disconnect, pause, resume, bandwidth, grant, deny,
+	// revoke, accept_file, decline_file or send_file.
+	Type  string `json:"type"`
 	Text  string `json:"text,omitempty"`
 	Level string `json:"level,omitempty"`
 	// Capabilities are what grant gives (session.CapControl and the
 	// others) and what revoke takes back (none: control).
 	Capabilities []string `json:"capabilities,omitempty"`
+	// ID is the file offer accept_file and decline_file answer.
+	ID string `json:"id,omitempty"`
+	// Upload is the file send_file sends: the ID POST /upload gave.
+	Upload string `json:"upload,omitempty"`
 }
 
 // onText decodes a message from the page and carries it out.
@@ -193,6 +238,12 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 		err = s.h.Deny()
 	case "revoke":
 		err = s.h.Revoke(session.ByButton, cmd.Capabilities...)
+	case "accept_file":
+		err = s.h.AcceptFile(cmd.ID)
+	case "decline_file":
+		err = s.h.DeclineFile(cmd.ID)
+	case "send_file":
+		err = s.sendUpload(p, cmd.Upload)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.Type)
 	}
@@ -203,18 +254,26 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 }
 
 // errorMessage puts a failed command in the person's words.
-func errorMessage(cmd string, err error) []byte {
-	msg := strings.TrimPrefix(err.Error(), "host: ")
+func errorMessage(cmd string, err error) []byte { return errorReply(cmd, "", err) }
+
+// errorReply is errorMessage naming the upload a failed send_file was for.
+func errorReply(cmd, upload string, err error) []byte {
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "host: "), "files: ")
 	switch {
 	case errors.Is(err, host.ErrNoSession):
 		msg = "no helper is connected"
 	case errors.Is(err, host.ErrNoInjector):
 		msg = "this computer cannot be controlled remotely (gethelp has no way to use its mouse and keyboard)"
+	case errors.Is(err, files.ErrNoOffer):
+		msg = "that file is no longer waiting for an answer"
+	case errors.Is(err, localweb.ErrNoUpload):
+		msg = "the file is no longer here: choose it again"
 	}
 	b, _ := json.Marshal(struct {
 		Type    string `json:"type"`
 		Command string `json:"command"`
 		Message string `json:"message"`
-	}{"error", cmd, msg})
+		Upload  string `json:"upload,omitempty"`
+	}{"error", cmd, msg, upload})
 	return b
 }

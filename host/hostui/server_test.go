@@ -146,6 +146,9 @@ func TestControlCommandErrors(t *testing.T) {
 		{"grant an unknown capability", `{"type":"grant","capabilities":["root"]}`, `"message":"unknown capability \"root\"`},
 		{"deny without a helper", `{"type":"deny"}`, `"message":"no helper is connected"`},
 		{"revoke without a helper", `{"type":"revoke"}`, `"message":"no helper is connected"`},
+		{"accept an unknown file", `{"type":"accept_file","id":"00"}`, `"message":"that file is no longer waiting for an answer"`},
+		{"decline an unknown file", `{"type":"decline_file","id":"00"}`, `"message":"that file is no longer waiting for an answer"`},
+		{"send an unknown upload", `{"type":"send_file","upload":"00"}`, `"message":"the file is no longer here: choose it again"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := c.Write(ctx, websocket.MessageText, []byte(tc.cmd)); err != nil {

@@ -2,7 +2,8 @@
 // the person's screen, the host's pointer, the chat and the connection, and
 // sends the helper's chat, bandwidth, monitor and disconnect commands, the
 // request for control and, once the person grants it, the helper's mouse
-// and keyboard to a viewer.Viewer.
+// and keyboard to a viewer.Viewer. It sends files both ways and shares the
+// clipboard, as far as the person allows.
 //
 // Decisions:
 //
@@ -28,7 +29,41 @@
 //     MouseEvent.buttons), {"type":"wheel","dx","dy"} (notches),
 //     {"type":"key","key","down"} (key as KeyboardEvent.key; down true or
 //     false, or absent to press and release) and {"type":"type_text","text"},
-//     named as the --json commands are.
+//     {"type":"accept_file","id"} and {"type":"decline_file","id"} (id is
+//     the offer's), {"type":"send_file","upload"} (see below) and
+//     {"type":"clipboard","text"} (viewer.SetClipboard), named as the
+//     --json commands are. The server answers send_file with
+//     {"type":"file_queued","upload","id","name","size"} to that page
+//     alone, before any event of the transfer, which names it by the
+//     offer's id; an error reply to send_file carries the upload too.
+//     The viewer reports nothing when the helper's clipboard went, so the
+//     server publishes a clipboard event with self and size (never the
+//     text) itself.
+//   - Files the helper sends: a browser never tells a page where a chosen
+//     or dropped file is, so the page uploads it to the server first
+//     (localweb's POST /upload, with the token, the page's own Origin and
+//     application/octet-stream; see package localweb), only while the
+//     person grants files. The name must pass files.SanitizeName, as the
+//     person's side will check it; another is refused before a byte is
+//     stored, with the reason. The copy lands, mode 0600, in a private
+//     folder (Options.UploadDir), is hashed to learn its offer id, sent
+//     with viewer.SendFile, and deleted when file_sent or file_failed for
+//     that id arrives, or at Close. Send a file is disabled, saying why,
+//     until the person allows files; a file dropped on the picture is
+//     sent the same way (or refused, saying why).
+//   - Files the person offers are prompts in the side panel, with the
+//     name, size and SHA-256, Accept (disabled for its first second) and
+//     Decline; transfers both ways have progress bars, and a received
+//     file says where it was saved.
+//   - The clipboard panel is there only while the person shares the
+//     clipboard: "<person> copied: <the first 80 characters>…" with Copy
+//     (navigator.clipboard.writeText, which needs the click), and Send my
+//     clipboard, which reads the helper's clipboard with
+//     navigator.clipboard.readText on the click; where the browser refuses
+//     (or the clipboard holds no text) a box to paste into appears
+//     instead. Ctrl+V over the picture is not intercepted: the clipboard
+//     travels on the control stream and keys on the input stream, so the
+//     person's computer could paste before the text arrived.
 //   - Pixels always come from the viewer's framebuffer as it is when they
 //     are sent, converted from BGRX to RGBA; screen operations are replayed
 //     in order, copies with drawImage on the canvas itself while that is

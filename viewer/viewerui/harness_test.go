@@ -109,24 +109,40 @@ type live struct {
 	// input records what the helper's input did on the host, once the
 	// person granted control.
 	input *injector
+	// uploads is the folder under which the window keeps the files the
+	// helper sends, until they are sent.
+	uploads string
+}
+
+// setup changes the configuration of startLive's host and viewer.
+type setup struct {
+	host   func(*host.Config)
+	viewer func(*viewer.Config)
 }
 
 // startLive starts a host sharing a 640×400 synthetic screen at full
 // quality, with a recording injector and a session log, connects a viewer
-// named Bob to it and serves Bob's window. Its cleanup stops everything.
-func startLive(t *testing.T) *live {
+// named Bob to it and serves Bob's window; setups, if given, change the
+// configurations first. Its cleanup stops everything.
+func startLive(t *testing.T, setups ...setup) *live {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &live{
 		hostEv: newRecorder[host.Event](), viewEv: newRecorder[viewer.Event](),
-		input: &injector{recorder: newRecorder[host.InputEvent]()},
+		input: &injector{recorder: newRecorder[host.InputEvent]()}, uploads: t.TempDir(),
 	}
 	l.hostSrc = synthetic.New(640, 400, 10)
-	h, err := host.New(host.Config{
+	hcfg := host.Config{
 		ListenAddr: "127.0.0.1:0", TTL: time.Hour, HostName: "Alice",
 		Source: l.hostSrc, Level: screen.Full, Monitor: -1,
 		OnEvent: l.hostEv.add, Injector: l.input, LogDir: t.TempDir(),
-	})
+	}
+	for _, s := range setups {
+		if s.host != nil {
+			s.host(&hcfg)
+		}
+	}
+	h, err := host.New(hcfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -147,9 +163,15 @@ func startLive(t *testing.T) *live {
 			srv.Publish(e)
 		}
 	}
-	v, err := viewer.Open(ctx, viewer.Config{
+	vcfg := viewer.Config{
 		Invitation: h.Invitation(), Password: h.Password(), Name: "Bob", OnEvent: publish,
-	})
+	}
+	for _, s := range setups {
+		if s.viewer != nil {
+			s.viewer(&vcfg)
+		}
+	}
+	v, err := viewer.Open(ctx, vcfg)
 	if err != nil {
 		cancel()
 		<-hostDone
@@ -158,7 +180,7 @@ func startLive(t *testing.T) *live {
 		t.Fatal(err)
 	}
 	l.viewer = v
-	s, err := viewerui.New(v, viewerui.Options{})
+	s, err := viewerui.New(v, viewerui.Options{UploadDir: l.uploads})
 	if err != nil {
 		t.Fatal(err)
 	}

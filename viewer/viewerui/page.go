@@ -3,6 +3,7 @@ package viewerui
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"time"
 
 	"github.com/gethelp/gethelp/localweb"
@@ -16,12 +17,14 @@ const pointerInterval = time.Second / 30
 
 // hello returns the first message to a page.
 func (s *Server) hello() []byte {
+	home, _ := os.UserHomeDir()
 	b, _ := json.Marshal(struct {
 		Type    string `json:"type"`
 		Side    string `json:"side"`
 		Host    string `json:"host"`
 		Version int    `json:"version"`
-	}{"hello", "helper", s.v.HostName(), wireVersion})
+		Home    string `json:"home,omitempty"` // shown as ~ in the paths of received files
+	}{"hello", "helper", s.v.HostName(), wireVersion, home})
 	return b
 }
 

@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/localweb"
+	"github.com/gethelp/gethelp/session/files"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 )
@@ -33,6 +35,13 @@ type Options struct {
 	// Logger receives diagnostics; nil discards them. Tokens are never
 	// logged.
 	Logger *slog.Logger
+	// UploadDir is where the private folder for the files the helper sends
+	// is made (each file is copied there from the browser, sent, then
+	// deleted); "" means os.TempDir().
+	UploadDir string
+	// MaxUpload bounds a file the helper sends, in bytes; 0 means
+	// localweb.DefaultMaxUpload (4 GiB).
+	MaxUpload int64
 }
 
 // statsInterval is how often the page gets connection statistics.
@@ -44,13 +53,15 @@ type Server struct {
 	v      *viewer.Viewer
 	logger *slog.Logger
 	web    *localweb.Server
-	ctx    context.Context // cancelled by Close; stops the stats loop and input in flight
+	ctx    context.Context // cancelled by Close; stops the stats loop, input in flight and files being prepared
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the stats loop
+	wg     sync.WaitGroup // the stats loop and files being prepared (sendUpload)
 
-	mu    sync.Mutex
-	meter meter                         // guarded by mu
-	held  map[*localweb.Page]*heldInput // guarded by mu: what each page holds down on the person's computer
+	mu      sync.Mutex
+	closed  bool                          // guarded by mu: no more goroutines
+	meter   meter                         // guarded by mu
+	held    map[*localweb.Page]*heldInput // guarded by mu: what each page holds down on the person's computer
+	sending map[string]string             // guarded by mu: upload IDs by the offer ID of the file being sent
 }
 
 // New starts serving the window of v on a loopback address with a fresh
@@ -61,8 +72,11 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{v: v, logger: logger.With("component", "viewerui"), held: make(map[*localweb.Page]*heldInput)}
-	files, err := fs.Sub(assets, "assets")
+	s := &Server{
+		v: v, logger: logger.With("component", "viewerui"),
+		held: make(map[*localweb.Page]*heldInput), sending: make(map[string]string),
+	}
+	sub, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, fmt.Errorf("viewerui: %w", err)
 	}
@@ -70,12 +84,18 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.web, err = localweb.New(localweb.Options{
 		Addr:   opts.Addr,
-		Assets: files,
+		Assets: sub,
 		Name:   "viewer",
 		Logger: s.logger,
 		Hello:  s.hello,
 		OnPage: s.servePage,
 		OnText: s.onText,
+		Uploads: &localweb.Uploads{
+			Dir:       opts.UploadDir,
+			MaxSize:   opts.MaxUpload,
+			CheckName: checkName,
+			Allowed:   s.uploadAllowed,
+		},
 	})
 	if err != nil {
 		s.cancel()
@@ -91,9 +111,12 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 func (s *Server) URL() string { return s.web.URL() }
 
 // Close stops the server: pages are disconnected, the listener closed, and
-// Close returns once every goroutine of the server has ended. Calling it
-// again returns nil.
+// Close returns once every goroutine of the server has ended and the files
+// the helper uploaded to send are deleted. Calling it again returns nil.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.cancel()
 	err := s.web.Close()
 	s.wg.Wait()
@@ -123,6 +146,7 @@ func (s *Server) Publish(e viewer.Event) {
 		return
 	}
 	s.web.Broadcast(b)
+	s.track(e)
 }
 
 // ServeHTTP serves the page, its assets and the WebSocket, to requests that
@@ -132,10 +156,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.web.Serve
 
 // command is a message from the page.
 type command struct {
-	// Type is chat, disconnect, bandwidth, monitor, request_control, or
+	// Type is chat, disconnect, bandwidth, monitor, request_control,
+	// release_control, accept_file, decline_file, send_file, clipboard, or
 	// one of the input commands: pointer, wheel, key, type_text.
 	Type    string `json:"type"`
-	Text    string `json:"text,omitempty"` // chat, type_text
+	Text    string `json:"text,omitempty"` // chat, type_text, clipboard
 	Level   string `json:"level,omitempty"`
 	Monitor *int   `json:"monitor,omitempty"`
 
@@ -146,13 +171,16 @@ type command struct {
 	DY      int    `json:"dy,omitempty"`      // wheel: notches, positive down
 	Key     string `json:"key,omitempty"`     // key: as KeyboardEvent.key
 	Down    *bool  `json:"down,omitempty"`    // key: pressed (true) or released (false); absent: both
+
+	ID     string `json:"id,omitempty"`     // accept_file, decline_file: the offer
+	Upload string `json:"upload,omitempty"` // send_file: the ID POST /upload gave
 }
 
 // onText decodes a message from the page and carries it out.
 func (s *Server) onText(p *localweb.Page, msg []byte) {
 	var cmd command
 	if err := json.Unmarshal(msg, &cmd); err != nil {
-		p.SendText(errorMessage("", errors.New("the page sent something that is not JSON")))
+		p.SendText(s.errorReply("", "", errors.New("the page sent something that is not JSON")))
 		return
 	}
 	s.do(p, cmd)
@@ -190,21 +218,43 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 		err = s.v.ReleaseControl()
 	case "pointer", "wheel", "key", "type_text":
 		err = s.input(p, cmd)
+	case "accept_file":
+		err = s.v.AcceptFile(cmd.ID)
+	case "decline_file":
+		err = s.v.DeclineFile(cmd.ID)
+	case "send_file":
+		err = s.sendUpload(p, cmd.Upload)
+	case "clipboard":
+		err = s.setClipboard(cmd.Text)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.Type)
 	}
 	if err != nil {
 		s.logger.Info("command failed", "type", cmd.Type, "err", err)
-		p.SendText(errorMessage(cmd.Type, err))
+		p.SendText(s.errorReply(cmd.Type, "", err))
 	}
 }
 
-func errorMessage(cmd string, err error) []byte {
+// errorReply puts a failed command in the helper's words; upload names the
+// upload a failed send_file was for.
+func (s *Server) errorReply(cmd, upload string, err error) []byte {
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "viewer: "), "files: ")
+	switch {
+	case errors.Is(err, viewer.ErrFilesNotAllowed):
+		msg = s.v.HostName() + " has not allowed files"
+	case errors.Is(err, viewer.ErrClipboardNotAllowed):
+		msg = s.v.HostName() + " has not allowed sharing the clipboard"
+	case errors.Is(err, files.ErrNoOffer):
+		msg = "that file is no longer waiting for an answer"
+	case errors.Is(err, localweb.ErrNoUpload):
+		msg = "the file is no longer here: choose it again"
+	}
 	b, _ := json.Marshal(struct {
 		Type    string `json:"type"`
 		Command string `json:"command"`
 		Message string `json:"message"`
-	}{"error", cmd, err.Error()})
+		Upload  string `json:"upload,omitempty"`
+	}{"error", cmd, msg, upload})
 	return b
 }
 

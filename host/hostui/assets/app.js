@@ -30,6 +30,12 @@
     caps: [],       // what the helper may do now (control, admin_prompts, files, clipboard)
     request: null,  // the unanswered request for control: {helper, admin}
     hidden: false,  // a secure prompt hides the screen from the helper
+    home: '',       // the person's home folder, shown as ~
+    // Files, by offer ID (or 'u:' + upload ID while being copied in):
+    // {id, name, size, sha256, dir: 'in' or 'out', state, done, total, path, reason, upload}.
+    // state: offer, accepted, declined, uploading, preparing, waiting, moving, done, failed.
+    transfers: new Map(),
+    granting: '',   // what the last grant or revoke was about: control, or another capability
   };
   window.gethelp = st;
 
@@ -105,6 +111,7 @@
         st.hidden = false;
         setStatus('connected');
         addLog(st.helper + ' connected' + at(m.addr) + '.', '', m.time);
+        showTransfers();
         break;
       case 'chat':
         addChat(m);
@@ -142,10 +149,12 @@
       }
       case 'control_granted': {
         const who = m.helper || st.helper;
-        st.caps = m.capabilities || [];
-        closeRequest();
+        const caps = m.capabilities || [];
+        const added = caps.filter((c) => !st.caps.includes(c));
+        st.caps = caps;
+        if (caps.includes('control')) closeRequest();
         setStatus(st.status);
-        addLog('You let ' + who + ' ' + grantedText(st.caps) + '.', '', m.time);
+        if (added.length) addLog('You let ' + who + ' ' + grantedText(added) + '.', '', m.time);
         break;
       }
       case 'control_denied': {
@@ -164,13 +173,39 @@
         const gone = m.capabilities || [];
         st.caps = st.caps.filter((c) => !gone.includes(c));
         setStatus(st.status);
-        addLog(revokedText(who, m.by, gone), '', m.time);
+        const text = revokedText(who, m.by, gone);
+        if (text) addLog(text, '', m.time);
         break;
       }
+      case 'clipboard': {
+        const who = st.helper || 'your helper';
+        const size = sizeText(m.size || 0);
+        addLog(m.direction === 'from_helper'
+          ? cap(who) + ' put text on your clipboard (' + size + ').'
+          : 'What you copied went to ' + who + ' (' + size + ').', '', m.time);
+        break;
+      }
+      case 'file_offer':
+        onFileOffer(m);
+        break;
+      case 'file_queued':
+        onFileQueued(m);
+        break;
+      case 'file_progress':
+        onFileProgress(m);
+        break;
+      case 'file_received':
+      case 'file_sent':
+        onFileDone(m);
+        break;
+      case 'file_failed':
+        onFileFailed(m);
+        break;
       case 'disconnected': {
         st.caps = [];
         st.hidden = false;
         closeRequest();
+        endOffers();
         let reason = m.reason || 'disconnected';
         if (st.hostName && reason === st.hostName + ' ended the session') reason = 'you ended the session';
         setEnded('The session ended', cap(reason) + '.', 'ended');
@@ -190,9 +225,20 @@
           note('Your message was not sent: ' + m.message + '.', true);
           break;
         }
-        const what = { grant: 'Control was not given', deny: 'The request was not declined',
-          revoke: 'Control was not taken back' }[m.command] || 'That did not work';
+        if (m.command === 'send_file' && m.upload) {
+          uploadFailed(m.upload, m.message);
+          break;
+        }
+        const other = st.granting && st.granting !== 'control';
+        const what = {
+          grant: other ? 'That was not allowed' : 'Control was not given',
+          deny: 'The request was not declined',
+          revoke: other ? 'That was not taken back' : 'Control was not taken back',
+          accept_file: 'The file was not accepted', decline_file: 'The file was not declined',
+          send_file: 'The file was not sent',
+        }[m.command] || 'That did not work';
         addLog(what + ': ' + m.message + '.', 'bad');
+        if (m.command === 'grant' || m.command === 'revoke') setStatus(st.status); // the switches again
         break;
       }
     }
@@ -200,6 +246,9 @@
 
   function onHello(m) {
     st.hostName = m.host_name || '';
+    st.home = m.home || '';
+    st.transfers.clear();
+    showTransfers();
     // Only say "press ESC" where ESC works on this computer.
     document.querySelectorAll('.esc-hint').forEach((el) => { el.hidden = !m.esc_stops_control; });
     st.status = 'waiting';
@@ -271,11 +320,24 @@
     $('password-note').textContent = ended
       ? 'This invitation is no longer valid: nobody can connect with it now.'
       : 'Give it to your helper by phone or another chat, not with the invitation.';
+    $('share-card').hidden = !connected && st.transfers.size === 0;
+    $('send-file').disabled = !connected;
+    $('send-file').title = connected ? 'Choose a file on this computer to send to ' + st.helper : 'Nobody is connected';
+    $('lets-title').textContent = 'Let ' + (st.helper || 'your helper') + '…';
+    $('clipboard-hint').textContent = 'Text you copy goes to ' + (st.helper || 'your helper') +
+      '; text they send lands on your clipboard.';
+    for (const [id, c] of [['allow-files', 'files'], ['allow-clipboard', 'clipboard']]) {
+      $(id).checked = connected && has(c);
+      $(id).disabled = !connected;
+    }
     input.disabled = !connected;
     $('chat-send').disabled = !connected;
     input.placeholder = connected ? 'Type a message…' : (status === 'waiting' ? 'Not connected yet' : 'The session has ended');
     $('chat-title').textContent = st.helper ? 'Chat with ' + st.helper : 'Chat with your helper';
-    document.title = 'gethelp · ' + (st.request ? st.request.helper + ' asks to control your computer' : $('title').textContent);
+    const offers = [...st.transfers.values()].filter((t) => t.state === 'offer');
+    document.title = 'gethelp · ' + (st.request ? st.request.helper + ' asks to control your computer'
+      : offers.length ? (offers[0].from || st.helper) + ' wants to send you ' + (offers.length === 1 ? offers[0].name : offers.length + ' files')
+        : $('title').textContent);
   }
 
   function setEnded(title, detail, cls) {
@@ -323,7 +385,7 @@
       item(false, 'Cannot use your mouse or keyboard');
     }
     item(has('files'), has('files') ? 'Can offer you files' : 'Cannot see or copy your files');
-    if (has('clipboard')) item(true, 'Shares your clipboard');
+    if (has('clipboard')) item(true, 'Shares your clipboard (text)');
   }
 
   const CAP_WORDS = {
@@ -341,7 +403,10 @@
   }
 
   function revokedText(who, by, gone) {
-    if (!gone.includes('control')) return 'You took back what ' + who + ' could do: ' + grantedText(gone) + '.';
+    if (!gone.includes('control')) {
+      if (by === 'disconnect') return ''; // the end of the session says it all
+      return 'You stopped letting ' + who + ' ' + grantedText(gone) + '.';
+    }
     switch (by) {
       case 'esc': return 'You pressed ESC and took control back from ' + who + '.';
       case 'button': return 'You pressed Stop control and took control back from ' + who + '.';
@@ -386,6 +451,7 @@
     const cmd = allow
       ? { type: 'grant', capabilities: r.admin && $('cd-admin').checked ? ['control', 'admin_prompts'] : ['control'] }
       : { type: 'deny' };
+    st.granting = 'control';
     if (sendCommand(cmd)) closeRequest();
   }
 
@@ -396,7 +462,323 @@
     e.preventDefault();
     answer(false);
   });
-  $('stop-control').addEventListener('click', () => { sendCommand({ type: 'revoke' }); });
+  $('stop-control').addEventListener('click', () => {
+    st.granting = 'control';
+    sendCommand({ type: 'revoke' });
+  });
+
+  // ---- Files and clipboard ----
+
+  for (const [id, c] of [['allow-files', 'files'], ['allow-clipboard', 'clipboard']]) {
+    $(id).addEventListener('change', (e) => {
+      st.granting = c;
+      if (!sendCommand({ type: e.target.checked ? 'grant' : 'revoke', capabilities: [c] })) setStatus(st.status);
+    });
+  }
+
+  function sizeText(n) {
+    if (n < 1000) return n + (n === 1 ? ' byte' : ' bytes');
+    const units = ['KB', 'MB', 'GB', 'TB'];
+    let v = n / 1000, i = 0;
+    while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ' + units[i];
+  }
+
+  // homePath shows a path under the home folder as ~/…
+  function homePath(p) {
+    if (st.home && p && p.startsWith(st.home + '/')) return '~' + p.slice(st.home.length);
+    return p || '';
+  }
+
+  // pathNode shows a path as homePath does, breakable after each slash.
+  function pathNode(p) {
+    const span = document.createElement('span');
+    span.className = 'path';
+    homePath(p).split('/').forEach((part, i, all) => {
+      span.append(part + (i < all.length - 1 ? '/' : ''));
+      if (i < all.length - 1) span.appendChild(document.createElement('wbr'));
+    });
+    return span;
+  }
+
+  function transfer(id, dir) {
+    let t = st.transfers.get(id);
+    if (!t) {
+      t = { id: id, name: '', size: 0, dir: dir, state: 'waiting', done: 0, total: 0 };
+      st.transfers.set(id, t);
+    }
+    return t;
+  }
+
+  // freshTransfer starts the transfer id anew, at the top of the list (the
+  // same file sent again has the same id).
+  function freshTransfer(id, dir) {
+    st.transfers.delete(id);
+    return transfer(id, dir);
+  }
+
+  function onFileOffer(m) {
+    const t = freshTransfer(m.id, 'in');
+    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, done: 0, sha256: m.sha256 || '',
+      from: m.helper || st.helper, state: 'offer', shown: Date.now(), reason: '', path: '' });
+    addLog(t.from + ' offered you ' + t.name + ' (' + sizeText(t.size) + ').', '', m.time);
+    showTransfers();
+  }
+
+  function onFileQueued(m) {
+    st.transfers.delete('u:' + m.upload);
+    const t = freshTransfer(m.id, 'out');
+    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, upload: m.upload, state: 'waiting' });
+    showTransfers();
+  }
+
+  function onFileProgress(m) {
+    const t = transfer(m.id, m.direction === 'from_helper' ? 'in' : 'out');
+    t.name = m.name || t.name;
+    t.total = m.total || t.total || 0;
+    t.size = t.size || t.total;
+    t.done = m.done || 0;
+    t.state = t.dir === 'out' && !t.done ? 'waiting' : 'moving';
+    t.reason = '';
+    showTransfers();
+  }
+
+  function onFileDone(m) {
+    const t = transfer(m.id, m.type === 'file_received' ? 'in' : 'out');
+    t.name = m.name || t.name;
+    t.size = m.size || t.size;
+    t.done = t.total = t.size;
+    t.state = 'done';
+    t.path = m.path || '';
+    if (m.type === 'file_received') {
+      addLog('You received ' + t.name + ' from ' + (t.from || st.helper) + ': saved to ' + homePath(t.path) + '.', '', m.time);
+    } else {
+      addLog(st.helper + ' received ' + t.name + ' (' + sizeText(t.size) + ').', '', m.time);
+    }
+    showTransfers();
+  }
+
+  function onFileFailed(m) {
+    const t = transfer(m.id, m.direction === 'from_helper' ? 'in' : 'out');
+    t.name = m.name || t.name;
+    t.reason = m.reason || 'it failed';
+    const wasOffer = t.state === 'offer';
+    t.state = m.reason === 'declined' ? 'declined' : 'failed';
+    const who = t.from || st.helper || 'your helper';
+    let text;
+    if (t.dir === 'in') {
+      text = m.reason === 'declined' ? 'You declined ' + t.name + '.'
+        : (wasOffer ? who + ' withdrew ' + t.name : t.name + ' was not received') + ': ' + t.reason + '.';
+    } else {
+      text = m.reason === 'declined' ? cap(who) + ' declined ' + t.name + '.' : t.name + ' was not sent: ' + t.reason + '.';
+    }
+    addLog(text, m.reason === 'declined' ? '' : 'warn', m.time);
+    showTransfers();
+  }
+
+  // endOffers withdraws the offers left when the session ends.
+  function endOffers() {
+    for (const t of st.transfers.values()) {
+      if (['offer', 'accepted', 'waiting', 'uploading', 'preparing', 'moving'].includes(t.state)) {
+        t.state = 'failed';
+        t.reason = 'the session ended';
+      }
+    }
+    showTransfers();
+  }
+
+  function answerOffer(id, accept) {
+    const t = st.transfers.get(id);
+    if (!t || t.state !== 'offer') return;
+    if (!sendCommand({ type: accept ? 'accept_file' : 'decline_file', id: id })) return;
+    t.state = accept ? 'accepted' : 'declined';
+    if (!accept) t.reason = 'declined';
+    showTransfers();
+  }
+
+  // Accept stays disabled this long after an offer appears, as Allow does.
+  const ACCEPT_DELAY = 1000;
+  let acceptTimer = 0;
+
+  function statusText(t) {
+    const who = t.from || st.helper || 'your helper';
+    const pct = t.total ? Math.floor(100 * t.done / t.total) + '%' : '';
+    switch (t.state) {
+      case 'uploading': return 'Preparing… ' + pct;
+      case 'preparing': return 'Checking the file…';
+      case 'waiting': return 'Waiting for ' + who + ' to accept…';
+      case 'accepted': return 'Accepted; waiting for the file…';
+      case 'moving': return (t.dir === 'in' ? 'Receiving from ' : 'Sending to ') + who + '… ' + pct;
+      case 'done': return t.dir === 'in' ? 'Saved to ' : 'Sent to ' + who;
+      case 'declined': return t.dir === 'in' ? 'You declined it' : cap(who) + ' declined it';
+      case 'failed': return (t.dir === 'in' ? 'Not received: ' : 'Not sent: ') + t.reason;
+    }
+    return '';
+  }
+
+  // showTransfers draws the offers waiting for an answer and the list of
+  // transfers, newest first.
+  function showTransfers() {
+    const offers = $('offers'), list = $('transfers');
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : '';
+    offers.textContent = '';
+    list.textContent = '';
+    let wait = 0;
+    const all = [...st.transfers.values()].reverse();
+    for (const t of all) {
+      if (t.state === 'offer') {
+        const li = document.createElement('li');
+        li.className = 'offer';
+        li.dataset.id = t.id;
+        const words = document.createElement('div');
+        words.className = 'offer-words';
+        const head = document.createElement('strong');
+        head.textContent = (t.from || st.helper) + ' wants to send you ' + t.name + ' (' + sizeText(t.size) + ').';
+        const sha = document.createElement('span');
+        sha.className = 'sha mono';
+        sha.textContent = 'SHA-256 ' + t.sha256;
+        sha.title = 'The file’s fingerprint: it is checked when the file arrives';
+        const hint = document.createElement('span');
+        hint.className = 'offer-hint';
+        hint.textContent = 'Accept only a file you expect. It is saved, not opened.';
+        words.append(head, hint, sha);
+        const buttons = document.createElement('div');
+        buttons.className = 'offer-buttons';
+        const accept = document.createElement('button');
+        accept.type = 'button';
+        accept.className = 'btn primary accept';
+        accept.textContent = 'Accept';
+        accept.dataset.key = 'accept:' + t.id;
+        const left = ACCEPT_DELAY - (Date.now() - (t.shown || 0));
+        accept.disabled = left > 0;
+        if (left > 0) wait = Math.max(wait, left);
+        accept.addEventListener('click', () => answerOffer(t.id, true));
+        const decline = document.createElement('button');
+        decline.type = 'button';
+        decline.className = 'btn decline';
+        decline.textContent = 'Decline';
+        decline.dataset.key = 'decline:' + t.id;
+        decline.addEventListener('click', () => answerOffer(t.id, false));
+        buttons.append(accept, decline);
+        li.append(words, buttons);
+        offers.appendChild(li);
+        continue;
+      }
+      const li = document.createElement('li');
+      li.className = 'transfer ' + t.dir + ' ' + t.state;
+      li.dataset.id = t.id;
+      const icon = document.createElement('span');
+      icon.className = 'dir';
+      icon.setAttribute('aria-hidden', 'true');
+      icon.textContent = t.dir === 'in' ? '↓' : '↑';
+      const main = document.createElement('div');
+      main.className = 't-main';
+      const line = document.createElement('div');
+      line.className = 't-line';
+      const name = document.createElement('span');
+      name.className = 't-name';
+      name.textContent = t.name;
+      name.title = t.name;
+      const size = document.createElement('span');
+      size.className = 't-size';
+      size.textContent = (t.dir === 'in' ? 'from ' : 'to ') + (t.from || st.helper || 'your helper') + ' · ' + sizeText(t.size || t.total || 0);
+      line.append(name, size);
+      main.appendChild(line);
+      if (['uploading', 'preparing', 'moving', 'waiting', 'accepted'].includes(t.state)) {
+        const bar = document.createElement('progress');
+        bar.max = 100;
+        if (t.state === 'moving' || t.state === 'uploading') bar.value = t.total ? Math.floor(100 * t.done / t.total) : 0;
+        bar.setAttribute('aria-label', t.name);
+        main.appendChild(bar);
+      }
+      const status = document.createElement('div');
+      status.className = 't-status';
+      status.textContent = statusText(t);
+      if (t.state === 'done' && t.dir === 'in') {
+        status.appendChild(pathNode(t.path));
+        status.title = t.path;
+      }
+      main.appendChild(status);
+      li.append(icon, main);
+      list.appendChild(li);
+    }
+    clearTimeout(acceptTimer);
+    if (wait > 0) acceptTimer = setTimeout(showTransfers, wait + 20);
+    if (focused) {
+      const el = document.querySelector('[data-key="' + focused + '"]');
+      if (el) el.focus();
+    }
+    setStatus(st.status);
+  }
+
+  // ---- Sending files ----
+
+  $('send-file').addEventListener('click', () => { $('file-input').click(); });
+  $('file-input').addEventListener('change', async (e) => {
+    const chosen = [...e.target.files];
+    e.target.value = '';
+    for (const f of chosen) await sendFile(f);
+  });
+
+  let uploads = 0;
+
+  // sendFile copies the file to gethelp on this computer (the browser does
+  // not tell the page where it is), then has it sent.
+  async function sendFile(file) {
+    const key = 'u:' + (++uploads) + ':local';
+    const t = transfer(key, 'out');
+    Object.assign(t, { name: file.name, size: file.size, total: file.size, state: 'uploading' });
+    showTransfers();
+    let r;
+    try {
+      r = await upload(file, (done, total) => {
+        t.done = done;
+        t.total = total;
+        showTransfers();
+      });
+    } catch (err) {
+      t.state = 'failed';
+      t.reason = err.message;
+      addLog(file.name + ' was not sent: ' + err.message.replace(/\.$/, '') + '.', 'warn');
+      showTransfers();
+      return;
+    }
+    st.transfers.delete(key);
+    const t2 = transfer('u:' + r.upload, 'out');
+    Object.assign(t2, { name: r.name, size: r.size, total: r.size, done: 0, state: 'preparing', upload: r.upload });
+    showTransfers();
+    if (!sendCommand({ type: 'send_file', upload: r.upload })) uploadFailed(r.upload, 'gethelp on this computer did not answer');
+  }
+
+  function uploadFailed(id, message) {
+    let t = st.transfers.get('u:' + id);
+    if (!t) t = [...st.transfers.values()].find((x) => x.upload === id);
+    if (!t) return;
+    t.state = 'failed';
+    t.reason = message;
+    addLog(t.name + ' was not sent: ' + message.replace(/\.$/, '') + '.', 'warn');
+    showTransfers();
+  }
+
+  // upload POSTs file to /upload, telling onProgress how far it got, and
+  // returns the server's answer: {upload, name, size}.
+  function upload(file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const t = new URLSearchParams(location.search).get('t');
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', '/upload?name=' + encodeURIComponent(file.name) + (t ? '&t=' + encodeURIComponent(t) : ''));
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+      xhr.responseType = 'json';
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      xhr.onload = () => {
+        const r = xhr.response || {};
+        if (xhr.status === 200 && r.upload) resolve(r);
+        else reject(new Error(r.error || 'gethelp refused the file (' + xhr.status + ')'));
+      };
+      xhr.onerror = () => reject(new Error('the file could not be read, or gethelp on this computer did not answer'));
+      xhr.send(file);
+    });
+  }
 
   // ---- Activity log ----
 

@@ -40,6 +40,12 @@
     focused: false,      // the input surface has the keyboard
     inputSent: 0,        // input commands sent (tests read it)
     inputError: false,   // an input error was shown since control began
+    home: '',            // this computer's home folder, shown as ~
+    // Files, by offer ID (or 'u:' + upload ID while being copied in):
+    // {id, name, size, sha256, dir: 'in' or 'out', state, done, total, path, reason, upload}.
+    // state: offer, accepted, declined, uploading, preparing, waiting, moving, done, failed.
+    transfers: new Map(),
+    clipText: '',        // what the person copied last, while the clipboard is shared
   };
   // Tests read the last drawn update here.
   window.gethelp = st;
@@ -88,6 +94,10 @@
     switch (m.type) {
       case 'hello':
         // A (re)connection: the events that follow replay the session.
+        st.home = m.home || '';
+        st.transfers.clear();
+        st.clipText = '';
+        $('clip-status').textContent = '';
         transcript.textContent = '';
         st.paused = false;
         st.privacy = '';
@@ -155,6 +165,33 @@
       case 'snapshot':
         note('Snapshot saved to ' + m.path);
         break;
+      case 'clipboard':
+        if (m.self) {
+          clipStatus('Sent to ' + who() + '’s clipboard (' + sizeText(m.size || 0) + ').');
+        } else {
+          st.clipText = m.text || '';
+          clipStatus('');
+          $('clip-copy-text').textContent = 'Copy';
+          $('clip-select').hidden = true;
+        }
+        showClip();
+        break;
+      case 'file_offer':
+        onFileOffer(m);
+        break;
+      case 'file_queued':
+        onFileQueued(m);
+        break;
+      case 'file_progress':
+        onFileProgress(m);
+        break;
+      case 'file_received':
+      case 'file_sent':
+        onFileDone(m);
+        break;
+      case 'file_failed':
+        onFileFailed(m);
+        break;
       case 'stats':
         showStats(m);
         break;
@@ -163,10 +200,19 @@
           if (st.inputError) break; // once, not for every mouse move
           st.inputError = true;
         }
+        if (m.command === 'send_file' && m.upload) {
+          uploadFailed(m.upload, m.message);
+          break;
+        }
+        if (m.command === 'clipboard') {
+          clipStatus('Not sent: ' + m.message + '.', true);
+          break;
+        }
         note(errorText(m), true);
         break;
       case 'disconnected':
         st.ended = true;
+        endTransfers();
         setControl('none', [], '');
         showEnded(m.reason || 'the session ended');
         showPrivacy();
@@ -196,7 +242,8 @@
 
   function errorText(m) {
     const what = { chat: 'Your message was not sent', bandwidth: 'The bandwidth was not changed',
-      monitor: 'The monitor was not changed', request_control: 'Control was not requested', release_control: 'Control was not given back' }[m.command] ||
+      monitor: 'The monitor was not changed', request_control: 'Control was not requested', release_control: 'Control was not given back',
+      accept_file: 'The file was not accepted', decline_file: 'The file was not declined', send_file: 'The file was not sent' }[m.command] ||
       (INPUT_COMMANDS.includes(m.command) ? 'Your input did not reach ' + who() : 'That did not work');
     return what + ': ' + m.message;
   }
@@ -426,6 +473,7 @@
       bar.hidden = true;
     }
     showTitle();
+    showShare();
   }
 
   function showPrivacy() {
@@ -617,6 +665,458 @@
     releaseInput(); // nothing stays pressed while the keys go elsewhere
     showControl();
   });
+
+  // ---- Files and clipboard ----
+
+  function has(c) { return st.caps.includes(c) && !st.ended; }
+
+  // showShare shows what the person lets the helper do with files and the
+  // clipboard.
+  function showShare() {
+    const files = has('files');
+    const btn = $('send-file');
+    btn.disabled = !files || !st.host;
+    const tip = st.ended ? 'The session has ended' : files ? 'Send a file to ' + who() + ' (they accept or decline it)'
+      : who() + ' has not allowed files';
+    btn.title = tip;
+    $('send-file-wrap').title = tip; // a disabled button shows no tooltip in every browser
+    showClip();
+    showFiles();
+  }
+
+  function clipStatus(text, isError) {
+    const el = $('clip-status');
+    el.textContent = text;
+    el.classList.toggle('error', !!isError);
+  }
+
+  function showClip() {
+    const on = has('clipboard');
+    $('clip').hidden = !on;
+    if (!on) {
+      $('paste-form').hidden = true;
+      $('clip-select').hidden = true;
+      return;
+    }
+    const text = st.clipText;
+    $('clip-chip').hidden = !text;
+    $('clip-who').textContent = who() + ' copied:';
+    const flat = text.replace(/\s+/g, ' ').trim();
+    const chars = [...flat];
+    $('clip-preview').textContent = '“' + (chars.length > 80 ? chars.slice(0, 80).join('').trimEnd() + '…' : flat) + '”';
+    $('clip-preview').title = text.length > 2000 ? text.slice(0, 2000) + '…' : text;
+    $('send-clipboard').title = 'Put the text on your clipboard on ' + who() + '’s clipboard';
+    if (!text && !$('clip-status').textContent) clipStatus('When ' + who() + ' copies text, it appears here.');
+  }
+
+  $('clip-copy').addEventListener('click', async () => {
+    const text = st.clipText;
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch (e) {
+      // Without the asynchronous clipboard: copy from a selected textarea.
+      const ta = $('clip-select');
+      ta.value = text;
+      ta.hidden = false;
+      ta.focus();
+      ta.select();
+      try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
+      if (ok) ta.hidden = true;
+    }
+    $('clip-copy-text').textContent = ok ? 'Copied' : 'Press Ctrl+C';
+    setTimeout(() => { $('clip-copy-text').textContent = 'Copy'; }, 2000);
+  });
+
+  // The helper's own clipboard is read with their click (browsers want a
+  // gesture, and may ask); where it cannot be read, a box to paste into.
+  $('send-clipboard').addEventListener('click', async () => {
+    let text = null;
+    try {
+      if (!navigator.clipboard || !navigator.clipboard.readText) throw new Error('no clipboard access');
+      text = await Promise.race([
+        navigator.clipboard.readText(),
+        new Promise((resolve, reject) => setTimeout(() => reject(new Error('no answer')), 4000)),
+      ]);
+    } catch (e) {
+      text = null;
+    }
+    if (!text) {
+      showPaste(text === '' ? 'Your clipboard holds no text. Paste or type the text here and press Send.'
+        : 'Your browser did not let gethelp read your clipboard. Paste here (Ctrl+V) and press Send.');
+      return;
+    }
+    sendClipboard(text);
+  });
+
+  function showPaste(label) {
+    $('paste-label').textContent = label;
+    $('paste-form').hidden = false;
+    $('paste-text').value = '';
+    $('paste-text').focus();
+  }
+
+  $('paste-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('paste-text').value;
+    if (!text) return;
+    if (sendClipboard(text)) {
+      $('paste-text').value = '';
+      $('paste-form').hidden = true;
+    }
+  });
+  $('paste-cancel').addEventListener('click', () => {
+    $('paste-text').value = '';
+    $('paste-form').hidden = true;
+  });
+
+  // MAX_CLIPBOARD is the most the session carries, in bytes (UTF-8).
+  const MAX_CLIPBOARD = 48 * 1024;
+
+  function sendClipboard(text) {
+    const bytes = new TextEncoder().encode(text).length;
+    const msg = JSON.stringify({ type: 'clipboard', text: text });
+    if (bytes > MAX_CLIPBOARD || msg.length > 120000) {
+      clipStatus('Not sent: the text is longer than 48 KB.', true);
+      return false;
+    }
+    if (!st.ws || st.ws.readyState !== WebSocket.OPEN) {
+      clipStatus('Not sent: not connected to gethelp on this computer.', true);
+      return false;
+    }
+    st.ws.send(msg);
+    clipStatus('Sending…');
+    return true;
+  }
+
+  function sizeText(n) {
+    if (n < 1000) return n + (n === 1 ? ' byte' : ' bytes');
+    const units = ['KB', 'MB', 'GB', 'TB'];
+    let v = n / 1000, i = 0;
+    while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ' + units[i];
+  }
+
+  // pathNode shows a path, under the home folder as ~/…, breakable after
+  // each slash.
+  function pathNode(p) {
+    if (st.home && p && p.startsWith(st.home + '/')) p = '~' + p.slice(st.home.length);
+    const span = document.createElement('span');
+    span.className = 'path';
+    (p || '').split('/').forEach((part, i, all) => {
+      span.append(part + (i < all.length - 1 ? '/' : ''));
+      if (i < all.length - 1) span.appendChild(document.createElement('wbr'));
+    });
+    return span;
+  }
+
+  function transfer(id, dir) {
+    let t = st.transfers.get(id);
+    if (!t) {
+      t = { id: id, name: '', size: 0, dir: dir, state: 'waiting', done: 0, total: 0 };
+      st.transfers.set(id, t);
+    }
+    return t;
+  }
+
+  // freshTransfer starts the transfer id anew, at the top of the list (the
+  // same file sent again has the same id).
+  function freshTransfer(id, dir) {
+    st.transfers.delete(id);
+    return transfer(id, dir);
+  }
+
+  function onFileOffer(m) {
+    const t = freshTransfer(m.id, 'in');
+    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, sha256: m.sha256 || '',
+      state: 'offer', shown: Date.now() });
+    showFiles();
+  }
+
+  function onFileQueued(m) {
+    st.transfers.delete('u:' + m.upload);
+    const t = freshTransfer(m.id, 'out');
+    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, upload: m.upload, state: 'waiting' });
+    showFiles();
+  }
+
+  function onFileProgress(m) {
+    const t = transfer(m.id, m.direction === 'from_host' ? 'in' : 'out');
+    t.name = m.name || t.name;
+    t.total = m.total || t.total || 0;
+    t.size = t.size || t.total;
+    t.done = m.done || 0;
+    t.state = t.dir === 'out' && !t.done ? 'waiting' : 'moving';
+    t.reason = '';
+    showFiles();
+  }
+
+  function onFileDone(m) {
+    const t = transfer(m.id, m.type === 'file_received' ? 'in' : 'out');
+    t.name = m.name || t.name;
+    t.size = m.size || t.size;
+    t.done = t.total = t.size;
+    t.state = 'done';
+    t.path = m.path || '';
+    showFiles();
+  }
+
+  function onFileFailed(m) {
+    const t = transfer(m.id, m.direction === 'from_host' ? 'in' : 'out');
+    t.name = m.name || t.name;
+    t.reason = m.reason || 'it failed';
+    t.state = m.reason === 'declined' ? 'declined' : 'failed';
+    showFiles();
+  }
+
+  // endTransfers marks what was under way when the session ended.
+  function endTransfers() {
+    for (const t of st.transfers.values()) {
+      if (['offer', 'accepted', 'waiting', 'uploading', 'preparing', 'moving'].includes(t.state)) {
+        t.state = 'failed';
+        t.reason = 'the session ended';
+      }
+    }
+  }
+
+  function answerOffer(id, accept) {
+    const t = st.transfers.get(id);
+    if (!t || t.state !== 'offer') return;
+    if (!sendCommand({ type: accept ? 'accept_file' : 'decline_file', id: id })) return;
+    t.state = accept ? 'accepted' : 'declined';
+    showFiles();
+  }
+
+  // Accept stays disabled this long after an offer appears, so a click
+  // meant for what was there before cannot answer it.
+  const ACCEPT_DELAY = 1000;
+  let acceptTimer = 0;
+
+  function statusText(t) {
+    const pct = t.total ? Math.floor(100 * t.done / t.total) + '%' : '';
+    switch (t.state) {
+      case 'uploading': return 'Preparing… ' + pct;
+      case 'preparing': return 'Checking the file…';
+      case 'waiting': return 'Waiting for ' + who() + ' to accept…';
+      case 'accepted': return 'Accepted; waiting for the file…';
+      case 'moving': return (t.dir === 'in' ? 'Receiving… ' : 'Sending… ') + pct;
+      case 'done': return t.dir === 'in' ? 'Saved to ' : 'Sent: ' + who() + ' has it';
+      case 'declined': return t.dir === 'in' ? 'You declined it' : who() + ' declined it';
+      case 'failed': return (t.dir === 'in' ? 'Not received: ' : 'Not sent: ') + t.reason;
+    }
+    return '';
+  }
+
+  // showFiles draws the offers waiting for an answer and the transfers,
+  // newest first.
+  function showFiles() {
+    const offers = $('offers'), list = $('transfers');
+    $('files').hidden = st.transfers.size === 0;
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : '';
+    offers.textContent = '';
+    list.textContent = '';
+    let wait = 0;
+    for (const t of [...st.transfers.values()].reverse()) {
+      if (t.state === 'offer' && !st.ended) {
+        const li = document.createElement('li');
+        li.className = 'offer';
+        li.dataset.id = t.id;
+        const head = document.createElement('strong');
+        head.textContent = who() + ' wants to send you ' + t.name + ' (' + sizeText(t.size) + ').';
+        const hint = document.createElement('span');
+        hint.className = 'offer-hint';
+        hint.textContent = 'It is saved, not opened.';
+        const sha = document.createElement('span');
+        sha.className = 'sha';
+        sha.textContent = 'SHA-256 ' + t.sha256;
+        sha.title = 'The file’s fingerprint: it is checked when the file arrives';
+        const buttons = document.createElement('div');
+        buttons.className = 'offer-buttons';
+        const accept = document.createElement('button');
+        accept.type = 'button';
+        accept.className = 'btn primary small accept';
+        accept.textContent = 'Accept';
+        accept.dataset.key = 'accept:' + t.id;
+        const left = ACCEPT_DELAY - (Date.now() - (t.shown || 0));
+        accept.disabled = left > 0;
+        if (left > 0) wait = Math.max(wait, left);
+        accept.addEventListener('click', () => answerOffer(t.id, true));
+        const decline = document.createElement('button');
+        decline.type = 'button';
+        decline.className = 'btn small decline';
+        decline.textContent = 'Decline';
+        decline.dataset.key = 'decline:' + t.id;
+        decline.addEventListener('click', () => answerOffer(t.id, false));
+        buttons.append(accept, decline);
+        li.append(head, hint, sha, buttons);
+        offers.appendChild(li);
+        continue;
+      }
+      const li = document.createElement('li');
+      li.className = 'transfer ' + t.dir + ' ' + t.state;
+      li.dataset.id = t.id;
+      const icon = document.createElement('span');
+      icon.className = 'dir';
+      icon.setAttribute('aria-hidden', 'true');
+      icon.textContent = t.dir === 'in' ? '↓' : '↑';
+      const main = document.createElement('div');
+      main.className = 't-main';
+      const line = document.createElement('div');
+      line.className = 't-line';
+      const name = document.createElement('span');
+      name.className = 't-name';
+      name.textContent = t.name;
+      name.title = t.name;
+      const size = document.createElement('span');
+      size.className = 't-size';
+      size.textContent = sizeText(t.size || t.total || 0);
+      line.append(name, size);
+      main.appendChild(line);
+      if (['uploading', 'preparing', 'moving', 'waiting', 'accepted'].includes(t.state)) {
+        const bar = document.createElement('progress');
+        bar.max = 100;
+        if (t.state === 'moving' || t.state === 'uploading') bar.value = t.total ? Math.floor(100 * t.done / t.total) : 0;
+        bar.setAttribute('aria-label', t.name);
+        main.appendChild(bar);
+      }
+      const status = document.createElement('div');
+      status.className = 't-status';
+      status.textContent = statusText(t);
+      if (t.state === 'done' && t.dir === 'in') {
+        status.appendChild(pathNode(t.path));
+        status.title = t.path;
+      }
+      main.appendChild(status);
+      li.append(icon, main);
+      list.appendChild(li);
+    }
+    clearTimeout(acceptTimer);
+    if (wait > 0) acceptTimer = setTimeout(showFiles, wait + 20);
+    if (focused) {
+      const el = document.querySelector('[data-key="' + focused + '"]');
+      if (el) el.focus();
+    }
+    const n = [...st.transfers.values()].filter((t) => t.state === 'offer').length;
+    $('files-title').textContent = n ? 'Files · ' + n + ' waiting for you' : 'Files';
+  }
+
+  // ---- Sending files ----
+
+  $('send-file').addEventListener('click', () => { if (has('files')) $('file-input').click(); });
+  $('file-input').addEventListener('change', (e) => {
+    const chosen = [...e.target.files];
+    e.target.value = '';
+    sendFiles(chosen);
+  });
+
+  async function sendFiles(list) {
+    for (const f of list) await sendFile(f);
+  }
+
+  let uploads = 0;
+
+  // sendFile copies the file to gethelp on this computer (the browser does
+  // not tell the page where it is), then has it sent.
+  async function sendFile(file) {
+    if (!has('files')) {
+      note(who() + ' has not allowed files: ' + file.name + ' was not sent.', true);
+      return;
+    }
+    const key = 'u:' + (++uploads) + ':local';
+    const t = transfer(key, 'out');
+    Object.assign(t, { name: file.name, size: file.size, total: file.size, state: 'uploading' });
+    showFiles();
+    let r;
+    try {
+      r = await upload(file, (done, total) => {
+        t.done = done;
+        t.total = total;
+        showFiles();
+      });
+    } catch (err) {
+      t.state = 'failed';
+      t.reason = err.message;
+      showFiles();
+      return;
+    }
+    st.transfers.delete(key);
+    const t2 = transfer('u:' + r.upload, 'out');
+    Object.assign(t2, { name: r.name, size: r.size, total: r.size, done: 0, state: 'preparing', upload: r.upload });
+    showFiles();
+    if (!sendCommand({ type: 'send_file', upload: r.upload })) uploadFailed(r.upload, 'gethelp on this computer did not answer');
+  }
+
+  function uploadFailed(id, message) {
+    let t = st.transfers.get('u:' + id);
+    if (!t) t = [...st.transfers.values()].find((x) => x.upload === id);
+    if (!t) return;
+    t.state = 'failed';
+    t.reason = message;
+    showFiles();
+  }
+
+  // upload POSTs file to /upload, telling onProgress how far it got, and
+  // returns the server's answer: {upload, name, size}.
+  function upload(file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const t = new URLSearchParams(location.search).get('t');
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', '/upload?name=' + encodeURIComponent(file.name) + (t ? '&t=' + encodeURIComponent(t) : ''));
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+      xhr.responseType = 'json';
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      xhr.onload = () => {
+        const r = xhr.response || {};
+        if (xhr.status === 200 && r.upload) resolve(r);
+        else reject(new Error(r.error || 'gethelp refused the file (' + xhr.status + ')'));
+      };
+      xhr.onerror = () => reject(new Error('the file could not be read, or gethelp on this computer did not answer'));
+      xhr.send(file);
+    });
+  }
+
+  // A file dropped on the picture is sent like a chosen one.
+  function draggingFiles(e) {
+    return e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+  }
+  let dragDepth = 0;
+  function showDrop(on) {
+    $('drop').hidden = !on;
+    $('drop-text').textContent = has('files') ? 'Drop to send to ' + who() : who() + ' has not allowed files';
+    $('drop').classList.toggle('refused', !has('files'));
+  }
+  viewport.addEventListener('dragenter', (e) => {
+    if (!draggingFiles(e)) return;
+    e.preventDefault();
+    dragDepth++;
+    showDrop(true);
+  });
+  viewport.addEventListener('dragover', (e) => {
+    if (!draggingFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = has('files') ? 'copy' : 'none';
+  });
+  viewport.addEventListener('dragleave', (e) => {
+    if (!draggingFiles(e)) return;
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) showDrop(false);
+  });
+  viewport.addEventListener('drop', (e) => {
+    if (!draggingFiles(e)) return;
+    e.preventDefault();
+    dragDepth = 0;
+    showDrop(false);
+    const dropped = [...e.dataTransfer.files];
+    if (!has('files')) {
+      note(who() + ' has not allowed files.', true);
+      return;
+    }
+    sendFiles(dropped);
+  });
+  // A file dropped anywhere else is not opened in place of this page.
+  window.addEventListener('dragover', (e) => { if (draggingFiles(e)) e.preventDefault(); });
+  window.addEventListener('drop', (e) => { if (draggingFiles(e)) e.preventDefault(); });
 
   // ---- Status bar ----
 
