@@ -27,6 +27,10 @@ type ClientConfig struct {
 	Certificate tls.Certificate
 	// Name is the computer's name as the person calls it, sent in hello.
 	Name string
+	// Role is RoleOneShot for a connection that does one thing and leaves
+	// (gethelp host invite --email) beside the agent's own; "" for the
+	// agent.
+	Role string
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -109,7 +113,7 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Conn, error) {
 		_ = qc.CloseWithError(codeBye, "")
 		return nil, fmt.Errorf("agentlink: opening the link's stream: %w", err)
 	}
-	hello := Message{Type: TypeHello, Name: cfg.Name, Version: Version, Time: time.Now().UTC()}
+	hello := Message{Type: TypeHello, Name: cfg.Name, Version: Version, Role: cfg.Role, Time: time.Now().UTC()}
 	_ = st.SetWriteDeadline(time.Now().Add(sendTimeout))
 	if err := WriteMessage(st, hello); err != nil {
 		_ = qc.CloseWithError(codeBye, "")

@@ -46,6 +46,13 @@ const (
 	// either: a request could not be carried out.
 	TypeError = "error" // Ticket, Text
 
+	// agent: e-mail this invitation to To for the person (`gethelp host
+	// invite --email`); the person gives the password some other way, the
+	// bot never sees it. The bot answers with an error or mail_sent.
+	TypeMailInvitation = "mail_invitation" // To, File, InvitationID, Expires, Description
+	// bot: the invitation e-mail is queued.
+	TypeMailSent = "mail_sent" // Ticket, To
+
 	// bot: every agent message up to Seq has been handled (and what it
 	// changed is stored). The agent keeps what it sent until then and sends
 	// it again on its next connection: a message written into a connection
@@ -53,6 +60,11 @@ const (
 	// their content (chat keys, ticket states), so a repeat is harmless.
 	TypeAck = "ack" // Seq
 )
+
+// RoleOneShot in a hello: a short connection beside the agent's own, for
+// one request; the bot sends it nothing unasked and keeps routing to the
+// agent.
+const RoleOneShot = "oneshot"
 
 // Statuses in a status message.
 const (
@@ -77,6 +89,7 @@ type Message struct {
 
 	Name    string `json:"name,omitempty"`    // hello: the computer's name
 	Version int    `json:"version,omitempty"` // hello
+	Role    string `json:"role,omitempty"`    // hello: "" (the agent) or RoleOneShot
 
 	Links    []Identity `json:"links,omitempty"`    // welcome
 	Code     string     `json:"code,omitempty"`     // link_code
@@ -87,6 +100,7 @@ type Message struct {
 	Requester   *Identity `json:"requester,omitempty"` // consent_request
 	Helper      *Identity `json:"helper,omitempty"`    // consent_request: as the network vouches
 	Description string    `json:"description,omitempty"`
+	To          string    `json:"to,omitempty"` // mail_invitation, mail_sent: an e-mail address
 
 	Accepted bool   `json:"accepted,omitempty"` // consent
 	Reason   string `json:"reason,omitempty"`   // consent (declined), cancel

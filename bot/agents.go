@@ -84,6 +84,10 @@ func (c *Core) serveAgents(ctx context.Context, srv *agentlink.Server) {
 func (c *Core) serveAgent(ctx context.Context, conn *agentlink.Conn) {
 	key := conn.AgentKey()
 	log := c.logger.With("agent", key[:min(12, len(key))], "name", conn.Hello().Name)
+	if conn.Hello().Role == agentlink.RoleOneShot {
+		c.serveOneShot(ctx, key, conn)
+		return
+	}
 	c.mu.Lock()
 	old := c.agents[key]
 	c.agents[key] = conn
@@ -126,6 +130,24 @@ func (c *Core) serveAgent(ctx context.Context, conn *agentlink.Conn) {
 	}
 }
 
+// serveOneShot serves a short connection beside the agent's own: only
+// requests the person makes from a command (mail_invitation).
+func (c *Core) serveOneShot(ctx context.Context, key string, conn *agentlink.Conn) {
+	defer conn.Close("done")
+	if err := conn.Send(agentlink.Message{Type: agentlink.TypeWelcome}); err != nil {
+		return
+	}
+	for {
+		m, err := conn.Receive(ctx)
+		if err != nil {
+			return
+		}
+		if m.Type == agentlink.TypeMailInvitation {
+			c.mailInvitation(ctx, key, conn, m)
+		}
+	}
+}
+
 // fromAgent handles one message of an agent.
 func (c *Core) fromAgent(ctx context.Context, key string, conn *agentlink.Conn, m agentlink.Message) {
 	switch m.Type {
@@ -139,6 +161,8 @@ func (c *Core) fromAgent(ctx context.Context, key string, conn *agentlink.Conn, 
 			return
 		}
 		_ = conn.Send(agentlink.Message{Type: agentlink.TypeLinkCode, Code: displayCode(code), Expires: expires})
+	case agentlink.TypeMailInvitation:
+		c.mailInvitation(ctx, key, conn, m)
 	case agentlink.TypeConsent, agentlink.TypeInvitation, agentlink.TypeChat, agentlink.TypeStatus, agentlink.TypeError:
 		t, err := c.agentTicket(ctx, key, m.Ticket)
 		if err != nil {

@@ -12,7 +12,7 @@ var invitationTemplate = template.Must(template.New("invitation").Parse(`<!docty
 <p><strong>{{.Requester}}</strong> asked you for help{{if .Description}}: {{.Description}}{{end}}.</p>
 <p>Open the attached invitation with gethelp:<br>
 <code style="background:#f2f2f2; padding: 2px 6px">gethelp viewer open {{.File}}</code></p>
-<p>Its password comes separately, by {{.PasswordVia}}. The invitation expires at {{.Expires}}.</p>
+<p>Its password comes separately, {{.PasswordVia}}. The invitation expires at {{.Expires}}.</p>
 <p style="color:#555">Reply to this e-mail to write in the conversation.</p>
 </body></html>`))
 

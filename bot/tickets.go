@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -258,7 +259,7 @@ func (c *Core) invitation(ctx context.Context, t store.Ticket, m agentlink.Messa
 		return
 	}
 	c.updateTicket(ctx, t.ID, func(x *store.Ticket) { x.PasswordSent = true; x.State = store.StateDelivered })
-	c.sendInvitationFile(ctx, t, generation)
+	c.sendInvitationFile(ctx, t, generation, c.cfg.InvitationVia == ViaEmail, "by "+via(c.cfg.PasswordVia))
 	c.say(ctx, t, "delivered/"+generation, fmt.Sprintf("Invitation sent to %s by %s, its password by %s. It expires at %s UTC.",
 		t.Helper.DisplayName, via(c.cfg.InvitationVia), via(c.cfg.PasswordVia), m.Expires.UTC().Format("15:04 on 2 Jan")))
 }
@@ -277,16 +278,19 @@ func (c *Core) sendPassword(ctx context.Context, t store.Ticket, password string
 	return err
 }
 
-func (c *Core) sendInvitationFile(ctx context.Context, t store.Ticket, generation string) {
+// sendInvitationFile sends the invitation file to the helper: by e-mail
+// when byMail, else by direct message. passwordHow says, for the helper,
+// how the password comes.
+func (c *Core) sendInvitationFile(ctx context.Context, t store.Ticket, generation string, byMail bool, passwordHow string) {
 	file := File{Name: "gethelp-" + t.InvitationID + ".gethelp", ContentType: "application/x-gethelp-invitation", Data: t.InvitationFile}
 	key := "ticket/" + t.ID + "/invitation/" + generation
 	expires := t.InvitationExpires.UTC().Format("15:04 UTC on Mon 2 Jan")
 	text := fmt.Sprintf("%s asked you for help%s.\n\n"+
 		"Open the attached invitation with gethelp:  gethelp viewer open %s\n"+
-		"Its password comes separately, by %s. The invitation expires at %s.\n\n"+
+		"Its password comes separately, %s. The invitation expires at %s.\n\n"+
 		"Reply to this e-mail to write in the conversation.",
-		t.Requester.DisplayName, descSuffix(t.Description), file.Name, via(c.cfg.PasswordVia), expires)
-	if c.cfg.InvitationVia == ViaChat {
+		t.Requester.DisplayName, descSuffix(t.Description), file.Name, passwordHow, expires)
+	if !byMail {
 		p := postPayload{To: Place{Workspace: t.Helper.Workspace, User: t.Helper.UserID}, Message: Message{Text: text, File: &file}}
 		if err := c.post(ctx, t.ID, t.Helper.Network, key, p); err != nil {
 			c.logger.Error("queueing the invitation", "err", err)
@@ -297,7 +301,7 @@ func (c *Core) sendInvitationFile(ctx context.Context, t store.Ticket, generatio
 		To: t.HelperEmail, ToName: t.Helper.DisplayName,
 		Subject:     fmt.Sprintf("%s asked you for help (gethelp)", t.Requester.DisplayName),
 		Text:        text,
-		HTML:        invitationHTML(t, file.Name, via(c.cfg.PasswordVia), expires),
+		HTML:        invitationHTML(t, file.Name, passwordHow, expires),
 		MessageID:   "gethelp-" + t.ID + "-" + generation + "@" + c.mailDomain(),
 		Attachments: []File{file},
 	}
@@ -529,4 +533,58 @@ func (c *Core) resumeTickets(ctx context.Context, key string) {
 			c.toAgent(key, agentlink.Message{Type: agentlink.TypeResend, Ticket: t.ID})
 		}
 	}
+}
+
+// mailInvitation e-mails an invitation the person made on their computer
+// (gethelp host invite --email) to the address they gave. The password is
+// not the bot's: the person gives it another way. The agent must be linked:
+// the request is theirs, and replies come back to them.
+func (c *Core) mailInvitation(ctx context.Context, key string, conn interface {
+	Send(agentlink.Message) error
+}, m agentlink.Message) {
+	fail := func(text string) {
+		_ = conn.Send(agentlink.Message{Type: agentlink.TypeError, Text: text})
+	}
+	links, err := c.store.LinksByAgent(ctx, key)
+	if err != nil || len(links) == 0 {
+		fail("this computer is not linked to anyone: run `gethelp host agent` and type /gethelp link CODE in chat first")
+		return
+	}
+	to, err := mail.ParseAddress(m.To)
+	if err != nil || m.InvitationID == "" || len(m.File) == 0 {
+		fail("the invitation or the address is not valid")
+		return
+	}
+	if c.cfg.Mail == nil {
+		fail("this bot sends no e-mail")
+		return
+	}
+	if !c.allowedHelper(Identity{Network: "email", UserID: to.Address, Email: to.Address}) {
+		fail(to.Address + " is not one of the helpers allowed here")
+		return
+	}
+	who := links[len(links)-1].Identity
+	t, err := c.store.CreateTicket(ctx, store.Ticket{
+		State: store.StateDelivered, Requester: who, HelperEmail: to.Address, Description: m.Description,
+		Origin: store.Origin{Network: who.Network}, AgentKey: key, PasswordSent: true,
+		InvitationID: m.InvitationID, InvitationFile: m.File, InvitationExpires: m.Expires,
+	})
+	if err != nil {
+		c.logger.Error("creating a ticket", "err", err)
+		fail("the bot could not record the invitation; try again")
+		return
+	}
+	c.countTicket()
+	root := postPayload{To: Place{Workspace: who.Workspace, User: who.UserID}, Message: Message{
+		Text: fmt.Sprintf("Your invitation %s is on its way to %s by e-mail. Give them the password another way (by phone, not by e-mail). Replies to it appear here.", m.InvitationID, to.Address),
+	}}
+	if err := c.enqueue(ctx, t.ID, who.Network, kindRoot, "ticket/"+t.ID+"/root", root); err != nil {
+		c.logger.Error("queueing the DM", "err", err)
+	}
+	t.Helper = &Identity{Network: "email", UserID: to.Address, DisplayName: to.Name, Email: to.Address}
+	if t.Helper.DisplayName == "" {
+		t.Helper.DisplayName = to.Address
+	}
+	c.sendInvitationFile(ctx, t, fmt.Sprint(m.Expires.Unix()), true, "from "+who.DisplayName+" in person or by phone, never by e-mail")
+	_ = conn.Send(agentlink.Message{Type: agentlink.TypeMailSent, Ticket: t.ID, To: to.Address})
 }

@@ -166,7 +166,9 @@ func (h *Host) Grant(caps ...string) error {
 	if slices.Contains(caps, session.CapAdminPrompts) {
 		h.consent.caps[session.CapControl] = true
 	}
-	h.consent.requested = false
+	if h.consent.caps[session.CapControl] {
+		h.consent.requested = false // answered; granting files alone leaves a request for control open
+	}
 	h.consent.noted = false
 	now := h.consent.list()
 	h.mu.Unlock()

@@ -363,4 +363,16 @@ func TestBotEndToEnd(t *testing.T) {
 	}
 	v.send(map[string]any{"type": "disconnect"})
 	chat.waitMessage("alice", "general", root.ID, "The session ended")
+
+	// From the host side, like "use e-mail to send an invitation": the bot
+	// mails the file; the password stays with Alice.
+	h := e.start("host", "invite", "--json", "--listen", "127.0.0.1:0", "--out", e.path("carol.gethelp"), "--source", "none",
+		"--email", "carol@example.test", "--bot", str(ready, "agent_addr"), "--bot-pin", str(ready, "bot_pin"))
+	inv := h.next("invitation")
+	h.next("mailed")
+	carol := tm.waitFor(t, func(m mailMsg) bool { return strings.Contains(m.To, "carol@example.test") })
+	if carol.Attachment == nil || strings.Contains(carol.Text, str(inv, "password")) || !strings.Contains(carol.Text, "never by e-mail") {
+		t.Fatalf("the mailed invitation: %+v", carol)
+	}
+	chat.waitMessage("alice", "", "", "on its way to carol@example.test")
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gethelp/gethelp/agentlink"
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/hostui"
 	"github.com/gethelp/gethelp/host/synthetic"
@@ -38,6 +39,8 @@ type inviteOptions struct {
 	monitor      int
 	noUI         bool
 	noBrowser    bool
+	email        string // e-mail the invitation through the bot
+	bot, botPin  string
 }
 
 func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSet {
@@ -53,6 +56,9 @@ func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSe
 	fs.IntVar(&o.monitor, "monitor", -1, "share only this monitor (0, 1, ...); -1 lets the helper choose")
 	fs.BoolVar(&o.noUI, "no-ui", false, "terminal only: no local web page")
 	fs.BoolVar(&o.noBrowser, "no-browser", false, "do not open a browser; print the page's URL instead")
+	fs.StringVar(&o.email, "email", "", "have the bot e-mail the invitation to this address (this computer must be linked: gethelp host agent); you give the password another way")
+	fs.StringVar(&o.bot, "bot", "", "the bot's address for --email (default bot_address in config)")
+	fs.StringVar(&o.botPin, "bot-pin", "", "the bot's key for --email (default bot_pin in config)")
 	return fs
 }
 
@@ -230,6 +236,16 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		}
 	}
 
+	if o.email != "" {
+		if err := m.mailInvitation(ctx, o, h.Invitation()); err != nil {
+			m.report(out, o.json, fmt.Errorf("the invitation was not e-mailed: %w; send the file yourself", err))
+		} else if o.json {
+			out.write(map[string]any{"type": "mailed", "time": time.Now().UTC(), "to": o.email})
+		} else {
+			fmt.Fprintf(m.Stdout, "The bot is e-mailing the invitation to %s. Give them the password by phone or another chat, not by e-mail.\n", o.email)
+		}
+	}
+
 	known := []string{"chat", "disconnect", "bandwidth", "pause", "resume", "grant", "deny", "revoke", "send_file", "accept_file", "decline_file", "help"}
 	go readCommands(bufio.NewReader(m.Stdin), o.json, known, func(c command) {
 		var err error
@@ -244,6 +260,59 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 	}, func(err error) { m.report(out, o.json, err) })
 
 	return h.Run(ctx)
+}
+
+// mailInvitation has the bot e-mail the invitation, over the agent link
+// with this computer's agent key: the bot knows it from linking.
+func (m *Main) mailInvitation(ctx context.Context, o inviteOptions, inv *invitations.Invitation) error {
+	addr, pinHex := o.bot, o.botPin
+	if addr == "" {
+		addr = m.cfg.BotAddress
+	}
+	if pinHex == "" {
+		pinHex = m.cfg.BotPin
+	}
+	if addr == "" || pinHex == "" {
+		return errors.New("no bot configured: give --bot and --bot-pin, or set bot_address and bot_pin in the config file")
+	}
+	pin, err := agentlink.ParsePin(pinHex)
+	if err != nil {
+		return err
+	}
+	cert, err := agentlink.LoadOrCreateKey(filepath.Join(m.stateDir, agentKeyFile))
+	if err != nil {
+		return err
+	}
+	file, err := inv.Marshal()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	conn, err := agentlink.Dial(ctx, agentlink.ClientConfig{Addr: addr, BotPin: pin, Certificate: cert, Name: inv.HostName, Role: agentlink.RoleOneShot, Logger: m.logger})
+	if err != nil {
+		return err
+	}
+	defer conn.Close("done")
+	if w, err := conn.Receive(ctx); err != nil || w.Type != agentlink.TypeWelcome {
+		return fmt.Errorf("the bot did not welcome this computer: %v", err)
+	}
+	err = conn.Send(agentlink.Message{Type: agentlink.TypeMailInvitation, To: o.email, File: file, InvitationID: inv.ID, Expires: inv.Expires, Seq: 1})
+	if err != nil {
+		return err
+	}
+	for {
+		r, err := conn.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		switch r.Type {
+		case agentlink.TypeMailSent:
+			return nil
+		case agentlink.TypeError:
+			return errors.New(r.Text)
+		}
+	}
 }
 
 // hostDevices opens what sharing an X11 screen needs besides the picture:
