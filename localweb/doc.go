@@ -22,6 +22,9 @@
 //     localhost) gets 403 too, token or not: a web site that points its
 //     own name at 127.0.0.1 (DNS rebinding) cannot talk to the page as its
 //     own origin.
+//   - Authorize is that check (Host and token, the cookie set), exported
+//     for the other local servers of gethelp (bot/webchat) that serve more
+//     than a page and so cannot be a Server.
 //   - Every response forbids caching, sniffing, referrers and framing, and
 //     carries a Content-Security-Policy that lets the page load its own
 //     script and style and connect to its own origin, nothing else.

@@ -210,16 +210,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "+
 		"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	viaURL, ok := s.authorized(r)
-	if !ok {
+	if !Authorize(w, r, s.token, s.cookie) {
 		http.Error(w, "403 forbidden: open the address gethelp printed, with its token", http.StatusForbidden)
 		return
-	}
-	if viaURL {
-		http.SetCookie(w, &http.Cookie{
-			Name: s.cookie, Value: s.token, Path: "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		})
 	}
 	switch r.URL.Path {
 	case "/":
@@ -251,21 +244,36 @@ func (s *Server) asset(w http.ResponseWriter, r *http.Request, name, ctype strin
 	w.Write(b)
 }
 
-// authorized reports whether r carries the token, and whether it came in
-// the URL (then the cookie is set).
-func (s *Server) authorized(r *http.Request) (viaURL, ok bool) {
-	if !loopbackHost(r.Host) {
-		return false, false // DNS rebinding: a foreign name pointing at us
+// Authorize reports whether r may be served: its Host header names this
+// machine (127.0.0.0/8, ::1 or localhost, with or without a port: another
+// name is DNS rebinding) and it carries token, compared in constant time,
+// in the URL (?t=TOKEN) or in the cookie named cookie. When the token came
+// in the URL, it sets that cookie on w (Path /, HttpOnly, SameSite=Strict),
+// so that the page's own requests carry it. A token in the URL is the only
+// one looked at, even when wrong; an empty token authorizes nothing. The
+// caller answers a request that is not authorized with 403, and gives each
+// server on this machine a cookie name of its own (cookies ignore ports).
+func Authorize(w http.ResponseWriter, r *http.Request, token, cookie string) bool {
+	if token == "" || !loopbackHost(r.Host) {
+		return false
 	}
 	if t := r.URL.Query().Get("t"); t != "" {
-		return true, s.tokenEqual(t)
+		if !tokenEqual(t, token) {
+			return false
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: cookie, Value: token, Path: "/",
+			HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		})
+		return true
 	}
-	c, err := r.Cookie(s.cookie)
-	return false, err == nil && s.tokenEqual(c.Value)
+	c, err := r.Cookie(cookie)
+	return err == nil && tokenEqual(c.Value, token)
 }
 
-func (s *Server) tokenEqual(t string) bool {
-	return subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
+// tokenEqual compares t with token in constant time.
+func tokenEqual(t, token string) bool {
+	return subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1
 }
 
 // newToken returns 128 random bits as hex.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -310,6 +311,60 @@ func TestToken(t *testing.T) {
 	}
 	if _, err := http.Get(s.URL()); err == nil {
 		t.Fatal("the server still answers after Close")
+	}
+}
+
+// TestAuthorize checks the check that other servers share (bot/webchat).
+func TestAuthorize(t *testing.T) {
+	const token, cookie = "0123456789abcdef0123456789abcdef", "gethelp_x_1"
+	for _, tc := range []struct {
+		name       string
+		host, path string
+		cookie     string // the cookie's value; "" sends none
+		token      string // Authorize's token; "" means token
+		want       bool
+		wantCookie bool // the cookie is set
+	}{
+		{name: "token in URL", host: "127.0.0.1:8080", path: "/?t=" + token, want: true, wantCookie: true},
+		{name: "cookie", host: "127.0.0.1:8080", path: "/", cookie: token, want: true},
+		{name: "localhost", host: "localhost", path: "/?t=" + token, want: true, wantCookie: true},
+		{name: "IPv6 loopback", host: "[::1]:8080", path: "/", cookie: token, want: true},
+		{name: "nothing", host: "127.0.0.1:8080", path: "/"},
+		{name: "wrong token", host: "127.0.0.1:8080", path: "/?t=" + strings.Repeat("0", 32)},
+		{name: "wrong token with good cookie", host: "127.0.0.1:8080", path: "/?t=" + strings.Repeat("0", 32), cookie: token},
+		{name: "wrong cookie", host: "127.0.0.1:8080", path: "/", cookie: strings.Repeat("0", 32)},
+		{name: "empty token in URL, good cookie", host: "127.0.0.1:8080", path: "/?t=", cookie: token, want: true},
+		{name: "foreign host", host: "attacker.example", path: "/?t=" + token},
+		{name: "foreign host with cookie", host: "attacker.example:80", path: "/", cookie: token},
+		{name: "no token at all", host: "127.0.0.1:8080", path: "/?t=", cookie: "", token: "-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			r.Host = tc.host
+			if tc.cookie != "" {
+				r.AddCookie(&http.Cookie{Name: cookie, Value: tc.cookie})
+			}
+			want := token
+			if tc.token == "-" {
+				want = ""
+				r.AddCookie(&http.Cookie{Name: cookie, Value: ""})
+			}
+			w := httptest.NewRecorder()
+			if got := localweb.Authorize(w, r, want, cookie); got != tc.want {
+				t.Fatalf("Authorize = %v, want %v", got, tc.want)
+			}
+			set := w.Result().Cookies()
+			if !tc.wantCookie {
+				if len(set) != 0 {
+					t.Fatalf("cookies set: %v", set)
+				}
+				return
+			}
+			if len(set) != 1 || set[0].Name != cookie || set[0].Value != token || !set[0].HttpOnly ||
+				set[0].SameSite != http.SameSiteStrictMode || set[0].Path != "/" {
+				t.Fatalf("cookies set: %+v, want %s, HttpOnly, SameSite=Strict, Path=/", set, cookie)
+			}
+		})
 	}
 }
 

@@ -2,19 +2,18 @@ package webchat
 
 import (
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/localweb"
 )
 
 //go:embed assets
@@ -70,16 +69,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", pageCSP)
-	viaURL, ok := s.authorized(r)
-	if !ok {
+	if !localweb.Authorize(w, r, s.token, s.cookie) {
 		httpError(w, r, http.StatusForbidden, "forbidden: open the address webchat printed, with its token")
 		return
-	}
-	if viaURL {
-		http.SetCookie(w, &http.Cookie{
-			Name: s.cookie, Value: s.token, Path: "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		})
 	}
 	rt, ok := routes[r.URL.Path]
 	if !ok {
@@ -92,35 +84,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.serve(s, w, r)
-}
-
-// authorized reports whether r carries the token, and whether it came in
-// the URL (then the cookie is set).
-func (s *Server) authorized(r *http.Request) (viaURL, ok bool) {
-	if !loopbackHost(r.Host) {
-		return false, false // DNS rebinding: a foreign name pointing at us
-	}
-	if t := r.URL.Query().Get("t"); t != "" {
-		return true, s.tokenEqual(t)
-	}
-	c, err := r.Cookie(s.cookie)
-	return false, err == nil && s.tokenEqual(c.Value)
-}
-
-func (s *Server) tokenEqual(t string) bool {
-	return subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
-}
-
-func loopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) asset(w http.ResponseWriter, name, ctype string) {
