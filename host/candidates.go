@@ -3,47 +3,23 @@ package host
 import (
 	"net"
 	"net/netip"
-	"slices"
+
+	"github.com/gethelp/gethelp/session"
 )
 
 // maxCandidates matches the invitation format's limit.
-const maxCandidates = 16
+const maxCandidates = session.MaxCandidates
 
 // Candidates returns the addresses a viewer can try to reach a socket bound
-// to bound, given the machine's interface addresses.
+// to bound, given the machine's interface addresses: those of
+// session.LocalCandidates, or the loopback addresses when there is none.
 func Candidates(bound netip.AddrPort, ifaddrs []netip.Addr) []netip.AddrPort {
-	ip := bound.Addr().Unmap()
-	if !ip.IsUnspecified() {
-		return []netip.AddrPort{netip.AddrPortFrom(ip, bound.Port())}
-	}
-	v4only := ip.Is4()
-	var out []netip.AddrPort
-	for _, a := range ifaddrs {
-		a = a.Unmap()
-		if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsUnspecified() || (v4only && a.Is6()) {
-			continue
-		}
-		out = append(out, netip.AddrPortFrom(a.WithZone(""), bound.Port()))
-	}
-	slices.SortStableFunc(out, func(x, y netip.AddrPort) int {
-		// IPv6 first, otherwise keep the interface order.
-		switch {
-		case x.Addr().Is6() && !y.Addr().Is6():
-			return -1
-		case !x.Addr().Is6() && y.Addr().Is6():
-			return 1
-		}
-		return 0
-	})
-	out = slices.Compact(out)
+	out := session.LocalCandidates(bound, ifaddrs)
 	if len(out) == 0 {
 		out = append(out, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), bound.Port()))
-		if !v4only {
+		if !bound.Addr().Unmap().Is4() {
 			out = append(out, netip.AddrPortFrom(netip.IPv6Loopback(), bound.Port()))
 		}
-	}
-	if len(out) > maxCandidates {
-		out = out[:maxCandidates]
 	}
 	return out
 }

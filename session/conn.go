@@ -39,6 +39,8 @@ type Conn struct {
 	killed chan struct{} // closed when the connection is torn down
 	done   chan struct{} // closed after readLoop has ended and err is set
 
+	onDone func() // nil, or run once the connection is torn down (closes a socket the session owns)
+
 	streams    streamQueue   // the peer's other channels, until taken
 	acceptDone chan struct{} // closed when acceptStreams has ended
 
@@ -48,8 +50,9 @@ type Conn struct {
 	err       *ClosedError // guarded by mu; set once
 }
 
-func newConn(qc *quic.Conn, ctrl *quic.Stream, peerName string, logger *slog.Logger) *Conn {
+func newConn(qc *quic.Conn, ctrl *quic.Stream, peerName string, logger *slog.Logger, onDone func()) *Conn {
 	c := &Conn{
+		onDone:   onDone,
 		qc:       qc,
 		ctrl:     ctrl,
 		peerName: peerName,
@@ -197,6 +200,11 @@ func (c *Conn) kill(code quic.ApplicationErrorCode, reason string) {
 
 func (c *Conn) readLoop() {
 	defer close(c.done)
+	defer func() {
+		if c.onDone != nil {
+			c.onDone()
+		}
+	}()
 	defer func() { <-c.acceptDone }() // every path out has killed the connection
 	defer close(c.in)
 	for {

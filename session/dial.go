@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -36,6 +37,11 @@ type DialConfig struct {
 	AttemptTimeout time.Duration
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Socket, when set, is the socket every attempt dials from, so that
+	// the NAT mappings its probes opened carry the handshake. Dial takes
+	// it over: it is closed when the session ends, or before Dial
+	// returns an error. Nil gives each attempt a socket of its own.
+	Socket *Socket
 }
 
 // Dial connects to the host of an invitation: it tries every candidate
@@ -53,17 +59,27 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	var onDone func()
+	if cfg.Socket != nil {
+		onDone = func() { _ = cfg.Socket.Close() }
+	}
+	fail := func(err error) (*Conn, error) {
+		if onDone != nil {
+			onDone()
+		}
+		return nil, err
+	}
 	if len(cfg.Addresses) == 0 {
-		return nil, fmt.Errorf("%w: the invitation lists no address", ErrUnreachable)
+		return fail(fmt.Errorf("%w: the invitation lists no address", ErrUnreachable))
 	}
 	qc, err := race(ctx, cfg, logger)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	c, err := hello(ctx, qc, cfg, logger)
+	c, err := hello(ctx, qc, cfg, logger, onDone)
 	if err != nil {
 		_ = qc.CloseWithError(codeBye, "")
-		return nil, err
+		return fail(err)
 	}
 	return c, nil
 }
@@ -90,7 +106,7 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results <- dialOne(ctx, addr, cfg.Pin, timeout)
+			results <- dialOne(ctx, cfg.Socket, addr, cfg.Pin, timeout)
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
@@ -127,7 +143,7 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 		ErrUnreachable, len(cfg.Addresses), strings.Join(failures, "; "))
 }
 
-func dialOne(ctx context.Context, addr netip.AddrPort, pin [32]byte, timeout time.Duration) attempt {
+func dialOne(ctx context.Context, sock *Socket, addr netip.AddrPort, pin [32]byte, timeout time.Duration) attempt {
 	a := attempt{addr: addr}
 	var mu sync.Mutex
 	tlsConf := &tls.Config{
@@ -154,7 +170,11 @@ func dialOne(ctx context.Context, addr netip.AddrPort, pin [32]byte, timeout tim
 	conf.HandshakeIdleTimeout = timeout
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	a.qc, a.err = quic.DialAddr(dctx, addr.String(), tlsConf, conf)
+	if sock != nil {
+		a.qc, a.err = sock.tr.Dial(dctx, net.UDPAddrFromAddrPort(addr), tlsConf, conf)
+	} else {
+		a.qc, a.err = quic.DialAddr(dctx, addr.String(), tlsConf, conf)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	return a
@@ -173,7 +193,7 @@ func shortDialError(err error) string {
 }
 
 // hello sends the password proof and reads the host's answer.
-func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logger) (*Conn, error) {
+func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logger, onDone func()) (*Conn, error) {
 	proof, err := passwordProof(qc.ConnectionState().TLS, cfg.InvitationID, cfg.Password)
 	if err != nil {
 		return nil, err
@@ -211,7 +231,7 @@ func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logg
 		if !stop() {
 			return nil, ctx.Err()
 		}
-		return newConn(qc, st, m.Name, logger.With("remote", qc.RemoteAddr().String())), nil
+		return newConn(qc, st, m.Name, logger.With("remote", qc.RemoteAddr().String()), onDone), nil
 	case TypeReject:
 		return nil, &RejectError{Code: m.Code, Reason: m.Text, AttemptsLeft: m.AttemptsLeft}
 	default:

@@ -33,8 +33,7 @@ type ListenConfig struct {
 
 // Listener accepts viewers on one UDP socket.
 type Listener struct {
-	udp    *net.UDPConn
-	tr     *quic.Transport
+	sock   *Socket
 	ql     *quic.Listener
 	logger *slog.Logger
 
@@ -45,8 +44,8 @@ type Listener struct {
 }
 
 // Listen opens the UDP socket and starts accepting QUIC connections. The
-// socket is shared through a quic.Transport so that later STUN and
-// hole-punching traffic can use the same port.
+// socket is shared through a quic.Transport so that STUN and hole-punching
+// traffic use the same port (see Listener.Socket).
 func Listen(cfg ListenConfig) (*Listener, error) {
 	logger := cfg.Logger
 	if logger == nil {
@@ -60,19 +59,19 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session: listening on %s: %w", cfg.Addr, err)
 	}
-	tr := &quic.Transport{Conn: udp}
+	sock := newSocket(udp)
 	tlsConf := &tls.Config{
 		Certificates: []tls.Certificate{cfg.Certificate},
 		NextProtos:   []string{ALPN},
 		MinVersion:   tls.VersionTLS13,
 	}
-	ql, err := tr.Listen(tlsConf, quicConfig())
+	ql, err := sock.tr.Listen(tlsConf, quicConfig())
 	if err != nil {
-		udp.Close()
+		sock.Close()
 		return nil, fmt.Errorf("session: starting QUIC: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Listener{udp: udp, tr: tr, ql: ql, logger: logger, reqs: make(chan *Request), ctx: ctx, cancel: cancel}
+	l := &Listener{sock: sock, ql: ql, logger: logger, reqs: make(chan *Request), ctx: ctx, cancel: cancel}
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l, nil
@@ -89,8 +88,13 @@ func quicConfig() *quic.Config {
 
 // Addr is the address the socket is bound to (its IP may be unspecified).
 func (l *Listener) Addr() netip.AddrPort {
-	return l.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	return l.sock.LocalAddr()
 }
+
+// Socket is the listener's UDP socket, for STUN, the rendezvous protocol
+// and punching probes from the port viewers connect to. It belongs to the
+// listener: do not close it.
+func (l *Listener) Socket() *Socket { return l.sock }
 
 // Accept returns the next viewer that has completed TLS and sent its hello.
 // It returns an error wrapping net.ErrClosed once the listener is closed.
@@ -112,7 +116,7 @@ func (l *Listener) Close() error {
 	l.cancel()
 	err := l.ql.Close()
 	l.wg.Wait()
-	l.tr.Close()
+	l.sock.Close()
 	return err
 }
 
@@ -244,5 +248,5 @@ func (r *Request) Accept(hostName string) (*Conn, error) {
 		_ = r.qc.CloseWithError(codeBye, "host failed to answer")
 		return nil, err
 	}
-	return newConn(r.qc, r.ctrl, r.ViewerName, r.l.logger.With("remote", r.RemoteAddr.String())), nil
+	return newConn(r.qc, r.ctrl, r.ViewerName, r.l.logger.With("remote", r.RemoteAddr.String()), nil), nil
 }
