@@ -125,3 +125,26 @@ func TestDialFromSocketClosesItOnFailure(t *testing.T) {
 		t.Errorf("socket still open after Dial failed: %v", err)
 	}
 }
+
+func TestClassifyPath(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	local := []netip.Prefix{netip.MustParsePrefix("192.0.2.2/24"), netip.MustParsePrefix("2001:db8:1::5/64"), netip.MustParsePrefix("127.0.0.1/8")}
+	reflexive := []netip.AddrPort{ap("203.0.113.20:40000")}
+	tests := []struct {
+		name, peer, want string
+	}{
+		{"same IPv4 link", "192.0.2.9:4000", session.PathLAN},
+		{"same IPv6 link", "[2001:db8:1::9]:4000", session.PathLAN},
+		{"IPv4-mapped on the link", "[::ffff:192.0.2.9]:4000", session.PathLAN},
+		{"through the NAT mapping", "203.0.113.20:40000", session.PathPunched},
+		{"same public IP, another port", "203.0.113.20:40001", session.PathDirect},
+		{"routed global address", "[2001:db8:2::9]:4000", session.PathDirect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := session.ClassifyPath(ap(tt.peer), local, reflexive); got != tt.want {
+				t.Errorf("ClassifyPath(%s) = %q, want %q", tt.peer, got, tt.want)
+			}
+		})
+	}
+}

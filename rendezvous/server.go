@@ -1,0 +1,268 @@
+package rendezvous
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pion/stun/v3"
+)
+
+// Defaults of ServerConfig.
+const (
+	DefaultTTL              = 2 * time.Minute
+	DefaultMaxRegistrations = 100_000
+	DefaultPeerInterval     = 100 * time.Millisecond
+)
+
+// ServerConfig configures a Server; the zero value is ready to use.
+type ServerConfig struct {
+	// TTL is how long a registration lives after its last refresh; zero
+	// means DefaultTTL.
+	TTL time.Duration
+	// MaxRegistrations bounds the invitations held at once; zero means
+	// DefaultMaxRegistrations. Beyond it new ids get error 508.
+	MaxRegistrations int
+	// PeerInterval is the least time between two Peer indications to one
+	// host; zero means DefaultPeerInterval.
+	PeerInterval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server answers STUN Binding requests and runs the rendezvous on one UDP
+// socket.
+type Server struct {
+	pc     net.PacketConn
+	cfg    ServerConfig
+	logger *slog.Logger
+
+	mu   sync.Mutex
+	regs map[string]*registration // guarded by mu
+
+	done chan struct{} // closed when serve has returned
+}
+
+type registration struct {
+	key      ed25519.PublicKey
+	pin      [32]byte
+	counter  uint64
+	host     []netip.AddrPort
+	from     netip.AddrPort // where the last registration came from: the reflexive address
+	seen     time.Time
+	lastPeer time.Time
+}
+
+// NewServer starts serving on pc (which the server then owns) and returns
+// at once. Close stops it.
+func NewServer(pc net.PacketConn, cfg ServerConfig) *Server {
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.MaxRegistrations <= 0 {
+		cfg.MaxRegistrations = DefaultMaxRegistrations
+	}
+	if cfg.PeerInterval <= 0 {
+		cfg.PeerInterval = DefaultPeerInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{pc: pc, cfg: cfg, logger: logger.With("component", "rendezvous"), regs: make(map[string]*registration), done: make(chan struct{})}
+	go s.serve()
+	return s
+}
+
+// Listen opens a UDP socket on addr (such as ":3478") and serves on it.
+func Listen(addr string, cfg ServerConfig) (*Server, error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(pc, cfg), nil
+}
+
+// Addr is the address the server's socket is bound to.
+func (s *Server) Addr() netip.AddrPort {
+	if ua, ok := s.pc.LocalAddr().(*net.UDPAddr); ok {
+		return unmap(ua.AddrPort())
+	}
+	return netip.AddrPort{}
+}
+
+// Close stops the server and waits for it.
+func (s *Server) Close() error {
+	err := s.pc.Close()
+	<-s.done
+	return err
+}
+
+func (s *Server) serve() {
+	defer close(s.done)
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := s.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logger.Warn("reading", "err", err)
+			continue
+		}
+		ua, ok := from.(*net.UDPAddr)
+		if !ok || n > maxDatagram {
+			continue
+		}
+		s.handle(buf[:n], unmap(ua.AddrPort()))
+	}
+}
+
+func (s *Server) send(p []byte, to netip.AddrPort) {
+	if _, err := s.pc.WriteTo(p, net.UDPAddrFromAddrPort(to)); err != nil {
+		s.logger.Debug("sending", "to", to, "err", err)
+	}
+}
+
+func (s *Server) answer(t stun.MessageType, req *stun.Message, b *body, from netip.AddrPort, code stun.ErrorCode) {
+	p, _, err := encode(t, req.TransactionID, b, nil, from, code)
+	if err != nil {
+		s.logger.Warn("encoding an answer", "err", err)
+		return
+	}
+	s.send(p, from)
+}
+
+func (s *Server) handle(p []byte, from netip.AddrPort) {
+	d, err := decode(p)
+	if err != nil {
+		// A plain STUN client may omit FINGERPRINT; answer Binding anyway.
+		m := &stun.Message{Raw: append([]byte(nil), p...)}
+		if m.Decode() == nil && m.Type == stun.BindingRequest {
+			s.binding(m, from)
+		}
+		return
+	}
+	switch d.msg.Type {
+	case stun.BindingRequest:
+		s.binding(d.msg, from)
+	case typeRegister:
+		s.register(d, from)
+	case typeLookup:
+		s.lookup(d, from)
+	}
+}
+
+func (s *Server) binding(req *stun.Message, from netip.AddrPort) {
+	m, err := stun.Build(stun.BindingSuccess, stun.NewTransactionIDSetter(req.TransactionID),
+		&stun.XORMappedAddress{IP: net.IP(from.Addr().AsSlice()), Port: int(from.Port())}, stun.Fingerprint)
+	if err != nil {
+		return
+	}
+	s.send(m.Raw, from)
+}
+
+func (s *Server) register(d *decoded, from netip.AddrPort) {
+	b := d.body
+	fail := func(code stun.ErrorCode, why string) {
+		s.logger.Info("registration refused", "from", from, "id", b.ID, "why", why)
+		s.answer(typeRegisterError, d.msg, nil, from, code)
+	}
+	if d.rawBody == nil || b.ID == "" || len(b.ID) > 64 || d.sig == nil {
+		fail(codeBadRequest, "incomplete")
+		return
+	}
+	pub, err := x509.ParsePKIXPublicKey(b.SPKI)
+	key, ok := pub.(ed25519.PublicKey)
+	if err != nil || !ok {
+		fail(codeBadRequest, "not an Ed25519 key")
+		return
+	}
+	if !ed25519.Verify(key, append([]byte(signContext), d.rawBody...), d.sig) {
+		fail(codeForbidden, "bad signature")
+		return
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	r := s.regs[b.ID]
+	if r != nil && now.Sub(r.seen) > s.cfg.TTL {
+		r = nil
+	}
+	switch {
+	case r != nil && !r.key.Equal(key):
+		s.mu.Unlock()
+		fail(codeForbidden, "the id belongs to another key")
+		return
+	case r != nil && b.Counter <= r.counter:
+		s.mu.Unlock()
+		fail(codeForbidden, "stale counter (a replay?)")
+		return
+	case r == nil && len(s.regs) >= s.cfg.MaxRegistrations:
+		s.expireLocked(now)
+		if len(s.regs) >= s.cfg.MaxRegistrations {
+			s.mu.Unlock()
+			fail(codeFull, "full")
+			return
+		}
+	}
+	if r == nil {
+		r = &registration{key: key, pin: sha256.Sum256(b.SPKI)}
+		s.regs[b.ID] = r
+		s.logger.Info("host registered", "id", b.ID, "from", from)
+	}
+	r.counter, r.host, r.from, r.seen = b.Counter, parseCandidates(b.Candidates), from, now
+	s.mu.Unlock()
+	s.answer(typeRegisterSuccess, d.msg, &body{ID: b.ID, Reflexive: from.String()}, from, 0)
+}
+
+// expireLocked drops registrations past their TTL; s.mu must be held.
+func (s *Server) expireLocked(now time.Time) {
+	for id, r := range s.regs {
+		if now.Sub(r.seen) > s.cfg.TTL {
+			delete(s.regs, id)
+		}
+	}
+}
+
+func (s *Server) lookup(d *decoded, from netip.AddrPort) {
+	b := d.body
+	now := s.cfg.Now()
+	s.mu.Lock()
+	r := s.regs[b.ID]
+	if r == nil || now.Sub(r.seen) > s.cfg.TTL || len(b.Pin) != 32 || subtle.ConstantTimeCompare(b.Pin, r.pin[:]) != 1 {
+		s.mu.Unlock()
+		s.answer(typeLookupError, d.msg, nil, from, codeNotFound)
+		return
+	}
+	host, hostFrom := r.host, r.from
+	notify := now.Sub(r.lastPeer) >= s.cfg.PeerInterval
+	if notify {
+		r.lastPeer = now
+	}
+	s.mu.Unlock()
+	s.answer(typeLookupSuccess, d.msg, &body{ID: b.ID, Candidates: formatCandidates(host), Reflexive: hostFrom.String()}, from, 0)
+	if !notify {
+		return
+	}
+	p, _, err := encode(typePeer, stun.NewTransactionID(), &body{
+		ID: b.ID, Candidates: formatCandidates(parseCandidates(b.Candidates)), Reflexive: from.String(),
+	}, nil, netip.AddrPort{}, 0)
+	if err != nil {
+		s.logger.Warn("encoding a peer indication", "err", err)
+		return
+	}
+	s.send(p, hostFrom)
+	s.logger.Info("viewer looked up", "id", b.ID, "viewer", from, "host", hostFrom)
+}
