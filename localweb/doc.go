@@ -3,7 +3,8 @@
 // window (viewer/viewerui). It listens, checks every request, serves the
 // page's embedded assets and runs one WebSocket per open page, with a
 // queue, a backlog for pages that open late and a clean Close. What the
-// messages mean is the caller's business.
+// messages mean is the caller's business, but for one form both windows
+// share: ErrorReply, the answer to a command that failed.
 //
 // These pages show passwords and let whoever holds them end sessions,
 // chat and steer the screen sharing, so:

@@ -2,6 +2,7 @@ package localweb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
@@ -43,6 +44,21 @@ func (p *Page) write(ctx context.Context, typ websocket.MessageType, b []byte) e
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return p.conn.Write(ctx, typ, b)
+}
+
+// ErrorReply returns the text message that tells a page one of its
+// commands failed, as both windows say it: {"type":"error","command":
+// command,"message":message}, with "upload":upload when upload is not ""
+// (the upload, POST /upload, the failed command was about). message is in
+// the page's words.
+func ErrorReply(command, upload, message string) []byte {
+	b, _ := json.Marshal(struct {
+		Type    string `json:"type"`
+		Command string `json:"command"`
+		Message string `json:"message"`
+		Upload  string `json:"upload,omitempty"`
+	}{"error", command, message, upload})
+	return b
 }
 
 // servePage runs one page's WebSocket until the page goes, OnPage returns

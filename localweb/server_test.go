@@ -368,6 +368,20 @@ func TestAuthorize(t *testing.T) {
 	}
 }
 
+func TestErrorReply(t *testing.T) {
+	for _, tc := range []struct {
+		command, upload, message, want string
+	}{
+		{"grant", "", "no helper is connected", `{"type":"error","command":"grant","message":"no helper is connected"}`},
+		{"send_file", "00ff", "the file is \"gone\"", `{"type":"error","command":"send_file","message":"the file is \"gone\"","upload":"00ff"}`},
+		{"", "", "the page sent something that is not JSON", `{"type":"error","command":"","message":"the page sent something that is not JSON"}`},
+	} {
+		if got := string(localweb.ErrorReply(tc.command, tc.upload, tc.message)); got != tc.want {
+			t.Errorf("ErrorReply(%q, %q, %q) = %s, want %s", tc.command, tc.upload, tc.message, got, tc.want)
+		}
+	}
+}
+
 func TestMessages(t *testing.T) {
 	texts := make(chan string, 10)
 	var hellos atomic.Int32

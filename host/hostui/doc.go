@@ -45,7 +45,8 @@
 //     stored, with the reason. The copy lands, mode 0600, in a private
 //     folder (Options.UploadDir), is hashed to learn its offer id, sent
 //     with host.SendFile, and deleted when file_sent or file_failed for
-//     that id arrives, or at Close. At most Options.MaxUpload bytes (4
+//     that id arrives, or at Close: package filexfer, shared with the
+//     helper's window. At most Options.MaxUpload bytes (4
 //     GiB by default); the same file twice at once is refused.
 //   - "Let <helper>…" has two switches, off at the start of every
 //     session: send you files (files) and share the clipboard

@@ -10,14 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/localweb"
+	"github.com/gethelp/gethelp/localweb/filexfer"
 	"github.com/gethelp/gethelp/session"
-	"github.com/gethelp/gethelp/session/files"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -56,14 +55,10 @@ type Server struct {
 	logger *slog.Logger
 	hello  []byte // the first message to every page; holds the password
 	web    *localweb.Server
-	ctx    context.Context // cancelled by Close: stops files being prepared
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // files being prepared (sendUpload)
+	files  *filexfer.Sender // the files the person uploads to send
 
 	mu        sync.Mutex
-	closed    bool              // guarded by mu: no more goroutines
-	connected bool              // guarded by mu: a helper is connected (from the events)
-	sending   map[string]string // guarded by mu: upload IDs by the offer ID of the file being sent
+	connected bool // guarded by mu: a helper is connected (from the events)
 }
 
 // hello is the first message to a page: what the host knows from the start.
@@ -120,12 +115,11 @@ func New(h *host.Host, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hostui: %w", err)
 	}
-	s := &Server{h: h, logger: logger.With("component", "hostui"), hello: hb, sending: make(map[string]string)}
+	s := &Server{h: h, logger: logger.With("component", "hostui"), hello: hb}
 	sub, err := fs.Sub(assets, "assets")
 	if err != nil {
 		return nil, fmt.Errorf("hostui: %w", err)
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.web, err = localweb.New(localweb.Options{
 		Addr:   opts.Addr,
 		Assets: sub,
@@ -136,14 +130,18 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		Uploads: &localweb.Uploads{
 			Dir:       opts.UploadDir,
 			MaxSize:   opts.MaxUpload,
-			CheckName: checkName,
+			CheckName: filexfer.CheckName,
 			Allowed:   s.uploadAllowed,
 		},
 	})
 	if err != nil {
-		s.cancel()
 		return nil, err
 	}
+	s.files = filexfer.New(s.web, filexfer.Options{
+		SendFile: func(_ context.Context, path string) error { return h.SendFile(path) },
+		Words:    errorText,
+		Logger:   s.logger,
+	})
 	s.logger.Info("person's window ready", "addr", s.web.Addr().String())
 	return s, nil
 }
@@ -155,11 +153,7 @@ func (s *Server) URL() string { return s.web.URL() }
 // Close returns once every goroutine of the server has ended and the files
 // the person uploaded to send are deleted. Calling it again returns nil.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.files.Close()
 	return s.web.Close()
 }
 
@@ -204,7 +198,7 @@ type command struct {
 func (s *Server) onText(p *localweb.Page, msg []byte) {
 	var cmd command
 	if err := json.Unmarshal(msg, &cmd); err != nil {
-		p.SendText(errorMessage("", errors.New("the page sent something that is not JSON")))
+		p.SendText(localweb.ErrorReply("", "", "the page sent something that is not JSON"))
 		return
 	}
 	s.do(p, cmd)
@@ -243,37 +237,23 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 	case "decline_file":
 		err = s.h.DeclineFile(cmd.ID)
 	case "send_file":
-		err = s.sendUpload(p, cmd.Upload)
+		err = s.files.Send(p, cmd.Upload)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.Type)
 	}
 	if err != nil {
 		s.logger.Info("command failed", "type", cmd.Type, "err", err)
-		p.SendText(errorMessage(cmd.Type, err))
+		p.SendText(localweb.ErrorReply(cmd.Type, "", errorText(err)))
 	}
 }
 
-// errorMessage puts a failed command in the person's words.
-func errorMessage(cmd string, err error) []byte { return errorReply(cmd, "", err) }
-
-// errorReply is errorMessage naming the upload a failed send_file was for.
-func errorReply(cmd, upload string, err error) []byte {
-	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "host: "), "files: ")
+// errorText puts the error of a failed command in the person's words.
+func errorText(err error) string {
 	switch {
 	case errors.Is(err, host.ErrNoSession):
-		msg = "no helper is connected"
+		return "no helper is connected"
 	case errors.Is(err, host.ErrNoInjector):
-		msg = "this computer cannot be controlled remotely (gethelp has no way to use its mouse and keyboard)"
-	case errors.Is(err, files.ErrNoOffer):
-		msg = "that file is no longer waiting for an answer"
-	case errors.Is(err, localweb.ErrNoUpload):
-		msg = "the file is no longer here: choose it again"
+		return "this computer cannot be controlled remotely (gethelp has no way to use its mouse and keyboard)"
 	}
-	b, _ := json.Marshal(struct {
-		Type    string `json:"type"`
-		Command string `json:"command"`
-		Message string `json:"message"`
-		Upload  string `json:"upload,omitempty"`
-	}{"error", cmd, msg, upload})
-	return b
+	return filexfer.Message(err, "host: ")
 }

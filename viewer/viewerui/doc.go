@@ -48,7 +48,8 @@
 //     stored, with the reason. The copy lands, mode 0600, in a private
 //     folder (Options.UploadDir), is hashed to learn its offer id, sent
 //     with viewer.SendFile, and deleted when file_sent or file_failed for
-//     that id arrives, or at Close. Send a file is disabled, saying why,
+//     that id arrives, or at Close: package filexfer, shared with the
+//     person's window. Send a file is disabled, saying why,
 //     until the person allows files; a file dropped on the picture is
 //     sent the same way (or refused, saying why).
 //   - Files the person offers are prompts in the side panel, with the

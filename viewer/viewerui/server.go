@@ -9,12 +9,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/localweb"
-	"github.com/gethelp/gethelp/session/files"
+	"github.com/gethelp/gethelp/localweb/filexfer"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 )
@@ -53,15 +52,14 @@ type Server struct {
 	v      *viewer.Viewer
 	logger *slog.Logger
 	web    *localweb.Server
-	ctx    context.Context // cancelled by Close; stops the stats loop, input in flight and files being prepared
+	files  *filexfer.Sender // the files the helper uploads to send
+	ctx    context.Context  // cancelled by Close; stops the stats loop and input in flight
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the stats loop and files being prepared (sendUpload)
+	wg     sync.WaitGroup // the stats loop
 
-	mu      sync.Mutex
-	closed  bool                          // guarded by mu: no more goroutines
-	meter   meter                         // guarded by mu
-	held    map[*localweb.Page]*heldInput // guarded by mu: what each page holds down on the person's computer
-	sending map[string]string             // guarded by mu: upload IDs by the offer ID of the file being sent
+	mu    sync.Mutex
+	meter meter                         // guarded by mu
+	held  map[*localweb.Page]*heldInput // guarded by mu: what each page holds down on the person's computer
 }
 
 // New starts serving the window of v on a loopback address with a fresh
@@ -74,7 +72,7 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		v: v, logger: logger.With("component", "viewerui"),
-		held: make(map[*localweb.Page]*heldInput), sending: make(map[string]string),
+		held: make(map[*localweb.Page]*heldInput),
 	}
 	sub, err := fs.Sub(assets, "assets")
 	if err != nil {
@@ -93,7 +91,7 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 		Uploads: &localweb.Uploads{
 			Dir:       opts.UploadDir,
 			MaxSize:   opts.MaxUpload,
-			CheckName: checkName,
+			CheckName: filexfer.CheckName,
 			Allowed:   s.uploadAllowed,
 		},
 	})
@@ -101,6 +99,12 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 		s.cancel()
 		return nil, err
 	}
+	s.files = filexfer.New(s.web, filexfer.Options{
+		SendFile: v.SendFile,
+		Allowed:  s.uploadAllowed, // the person may have taken files back since the upload
+		Words:    s.errorText,
+		Logger:   s.logger,
+	})
 	s.meter.reset(time.Now())
 	s.wg.Go(s.statsLoop)
 	s.logger.Info("helper's window ready", "addr", s.web.Addr().String())
@@ -114,10 +118,8 @@ func (s *Server) URL() string { return s.web.URL() }
 // Close returns once every goroutine of the server has ended and the files
 // the helper uploaded to send are deleted. Calling it again returns nil.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
 	s.cancel()
+	s.files.Close()
 	err := s.web.Close()
 	s.wg.Wait()
 	return err
@@ -180,7 +182,7 @@ type command struct {
 func (s *Server) onText(p *localweb.Page, msg []byte) {
 	var cmd command
 	if err := json.Unmarshal(msg, &cmd); err != nil {
-		p.SendText(s.errorReply("", "", errors.New("the page sent something that is not JSON")))
+		p.SendText(localweb.ErrorReply("", "", "the page sent something that is not JSON"))
 		return
 	}
 	s.do(p, cmd)
@@ -223,7 +225,7 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 	case "decline_file":
 		err = s.v.DeclineFile(cmd.ID)
 	case "send_file":
-		err = s.sendUpload(p, cmd.Upload)
+		err = s.files.Send(p, cmd.Upload)
 	case "clipboard":
 		err = s.setClipboard(cmd.Text)
 	default:
@@ -231,31 +233,19 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 	}
 	if err != nil {
 		s.logger.Info("command failed", "type", cmd.Type, "err", err)
-		p.SendText(s.errorReply(cmd.Type, "", err))
+		p.SendText(localweb.ErrorReply(cmd.Type, "", s.errorText(err)))
 	}
 }
 
-// errorReply puts a failed command in the helper's words; upload names the
-// upload a failed send_file was for.
-func (s *Server) errorReply(cmd, upload string, err error) []byte {
-	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "viewer: "), "files: ")
+// errorText puts the error of a failed command in the helper's words.
+func (s *Server) errorText(err error) string {
 	switch {
 	case errors.Is(err, viewer.ErrFilesNotAllowed):
-		msg = s.v.HostName() + " has not allowed files"
+		return s.v.HostName() + " has not allowed files"
 	case errors.Is(err, viewer.ErrClipboardNotAllowed):
-		msg = s.v.HostName() + " has not allowed sharing the clipboard"
-	case errors.Is(err, files.ErrNoOffer):
-		msg = "that file is no longer waiting for an answer"
-	case errors.Is(err, localweb.ErrNoUpload):
-		msg = "the file is no longer here: choose it again"
+		return s.v.HostName() + " has not allowed sharing the clipboard"
 	}
-	b, _ := json.Marshal(struct {
-		Type    string `json:"type"`
-		Command string `json:"command"`
-		Message string `json:"message"`
-		Upload  string `json:"upload,omitempty"`
-	}{"error", cmd, msg, upload})
-	return b
+	return filexfer.Message(err, "viewer: ")
 }
 
 // meter sums frame events between two stats messages.
