@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gethelp/gethelp/localweb"
+	"github.com/gethelp/gethelp/localweb/localwebtest"
 )
 
 // net/http lingers half a second on a connection whose request body it
@@ -51,23 +52,6 @@ func start(t *testing.T, opts localweb.Options) *localweb.Server {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// dial opens the WebSocket of s with its token, closed at cleanup.
-func dial(t *testing.T, s *localweb.Server) *websocket.Conn {
-	t.Helper()
-	u, err := url.Parse(s.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+u.Host+"/ws?"+u.RawQuery, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	return c
 }
 
 // read returns the next message of c.
@@ -406,7 +390,7 @@ func TestMessages(t *testing.T) {
 
 	// A page gets its hello, the backlog and the latest stats, in order,
 	// then what OnPage sends.
-	c := dial(t, s)
+	c := localwebtest.Dial(t, s.URL())
 	want := []string{"hello 1", "event 1", "event 2", "stats 2"}
 	if got := readTexts(t, c, len(want)); !slices.Equal(got, want) {
 		t.Fatalf("first messages %q, want %q", got, want)
@@ -443,7 +427,7 @@ func TestMessages(t *testing.T) {
 	if got := readTexts(t, c, len(want)); !slices.Equal(got, want) {
 		t.Fatalf("live messages %q, want %q", got, want)
 	}
-	c2 := dial(t, s)
+	c2 := localwebtest.Dial(t, s.URL())
 	want = []string{"hello 2", "event 1", "event 2", "event 3", "stats 3"}
 	if got := readTexts(t, c2, len(want)); !slices.Equal(got, want) {
 		t.Fatalf("a later page's first messages %q, want %q", got, want)
@@ -456,7 +440,7 @@ func TestBacklogBound(t *testing.T) {
 	for i := range n {
 		s.Broadcast(fmt.Appendf(nil, "%d", i))
 	}
-	c := dial(t, s)
+	c := localwebtest.Dial(t, s.URL())
 	got := readTexts(t, c, 5000)
 	if got[0] != "7" || got[len(got)-1] != fmt.Sprint(n-1) {
 		t.Fatalf("backlog from %s to %s, want the latest 5000", got[0], got[len(got)-1])
@@ -465,7 +449,7 @@ func TestBacklogBound(t *testing.T) {
 
 func TestSlowPageDropped(t *testing.T) {
 	s := start(t, localweb.Options{})
-	c := dial(t, s)
+	c := localwebtest.Dial(t, s.URL())
 	c.SetReadLimit(2 << 20)
 	// The page reads nothing: a few big messages fill the connection,
 	// and the queue behind them overflows.
@@ -488,7 +472,7 @@ func TestOnPageEnds(t *testing.T) {
 			s := start(t, localweb.Options{
 				OnPage: func(ctx context.Context, p *localweb.Page) error { return tc.err },
 			})
-			waitClosed(t, dial(t, s))
+			waitClosed(t, localwebtest.Dial(t, s.URL()))
 		})
 	}
 }
@@ -508,7 +492,7 @@ func TestCloseEndsPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := dial(t, s)
+	c := localwebtest.Dial(t, s.URL())
 	<-started
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

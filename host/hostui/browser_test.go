@@ -16,11 +16,7 @@ import (
 func TestHostWindow(t *testing.T) {
 	t.Parallel() // its own host, viewer and browser
 	l := startHost(t)
-	ctx := browsertest.New(t)
-
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browsertest.Open(t, l.server.URL())
 	// Waiting: the password, the invitation, the state.
 	browsertest.Poll(t, ctx, "the password", fmt.Sprintf(`document.getElementById('password').textContent === %q`, l.host.Password()))
 	browsertest.Poll(t, ctx, "the waiting state", `document.getElementById('status-title').textContent.includes('Waiting')`)
@@ -63,7 +59,7 @@ func TestHostWindow(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("chat-input"), fromAlice+kb.Enter)); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "Alice's chat", func(e viewer.Event) bool {
+	vev.Wait(t, "Alice's chat", func(e viewer.Event) bool {
 		return e.Type == viewer.EventChat && e.From == "Alice" && e.Text == fromAlice
 	})
 	// Chat from the viewer appears in the page.
@@ -80,7 +76,7 @@ func TestHostWindow(t *testing.T) {
 	})()`)); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "the bandwidth change", func(e viewer.Event) bool {
+	vev.Wait(t, "the bandwidth change", func(e viewer.Event) bool {
 		return e.Type == viewer.EventBandwidth && e.Level == "high"
 	})
 
@@ -88,7 +84,7 @@ func TestHostWindow(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("pause"))); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "sharing paused", func(e viewer.Event) bool {
+	vev.Wait(t, "sharing paused", func(e viewer.Event) bool {
 		return e.Type == viewer.EventSharing && e.Paused != nil && *e.Paused
 	})
 	browsertest.Poll(t, ctx, "the Resume button", `document.getElementById('pause-text').textContent === 'Resume sharing'`)
@@ -96,7 +92,7 @@ func TestHostWindow(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("pause"))); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "sharing resumed", func(e viewer.Event) bool {
+	vev.Wait(t, "sharing resumed", func(e viewer.Event) bool {
 		return e.Type == viewer.EventSharing && e.Paused != nil && !*e.Paused
 	})
 	browsertest.Poll(t, ctx, "the Pause button", `document.getElementById('pause-text').textContent === 'Pause sharing'`)
@@ -118,11 +114,11 @@ func TestHostWindow(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("disconnect"))); err != nil {
 		t.Fatal(err)
 	}
-	e := vev.wait(t, "the viewer to see the end", func(e viewer.Event) bool { return e.Type == viewer.EventDisconnected })
+	e := vev.Wait(t, "the viewer to see the end", func(e viewer.Event) bool { return e.Type == viewer.EventDisconnected })
 	if e.Reason != "Alice ended the session" {
 		t.Errorf("the helper was told %q", e.Reason)
 	}
-	l.hostEv.wait(t, "the host's end", func(e host.Event) bool { return e.Type == host.EventDisconnected })
+	l.hostEv.Wait(t, "the host's end", func(e host.Event) bool { return e.Type == host.EventDisconnected })
 	browsertest.Poll(t, ctx, "the ended state", `document.getElementById('status-title').textContent === 'The session ended' &&
 		document.getElementById('status-detail').textContent === 'You ended the session.'`)
 	browsertest.Poll(t, ctx, "Disconnect disabled", `document.getElementById('disconnect').disabled`)

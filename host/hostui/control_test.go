@@ -21,10 +21,7 @@ func TestHostControl(t *testing.T) {
 		c.Keys = keys{}
 		c.AdminPrompts = true
 	})
-	ctx := browsertest.New(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browsertest.Open(t, l.server.URL())
 	v, vev, err := l.connect(t, "Bob", l.host.Password())
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +31,7 @@ func TestHostControl(t *testing.T) {
 	// countViewer counts the viewer's events of type typ and by.
 	countViewer := func(typ, by string) int {
 		n := 0
-		for _, e := range vev.all() {
+		for _, e := range vev.All() {
 			if e.Type == typ && e.By == by {
 				n++
 			}
@@ -62,13 +59,13 @@ func TestHostControl(t *testing.T) {
 	}
 	wantCaps := func(want ...string) {
 		t.Helper()
-		l.hostEv.wait(t, "the grant", func(e host.Event) bool {
+		l.hostEv.Wait(t, "the grant", func(e host.Event) bool {
 			return e.Type == host.EventControlGranted && slices.Equal(e.Capabilities, want)
 		})
 		if got := l.host.Capabilities(); !slices.Equal(got, want) {
 			t.Fatalf("the host granted %v, want %v", got, want)
 		}
-		vev.wait(t, "the helper's grant", func(e viewer.Event) bool {
+		vev.Wait(t, "the helper's grant", func(e viewer.Event) bool {
 			return e.Type == viewer.EventControlGranted && slices.Equal(e.Capabilities, want)
 		})
 	}
@@ -102,8 +99,8 @@ func TestHostControl(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("stop-control"))); err != nil {
 		t.Fatal(err)
 	}
-	l.hostEv.wait(t, "the revoke", func(e host.Event) bool { return e.Type == host.EventControlRevoked && e.By == session.ByButton })
-	vev.wait(t, "the helper told", func(e viewer.Event) bool { return e.Type == viewer.EventControlRevoked })
+	l.hostEv.Wait(t, "the revoke", func(e host.Event) bool { return e.Type == host.EventControlRevoked && e.By == session.ByButton })
+	vev.Wait(t, "the helper told", func(e viewer.Event) bool { return e.Type == viewer.EventControlRevoked })
 	browsertest.Poll(t, ctx, "the banner to go", `document.getElementById('control-banner').hidden &&
 		document.getElementById('rights').textContent.includes('Cannot use your mouse or keyboard') &&
 		document.getElementById('log').textContent.includes('You pressed Stop control and took control back from Bob.')`)
@@ -129,7 +126,7 @@ func TestHostControl(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "the refusal", func(e viewer.Event) bool { return e.Type == viewer.EventControlDenied && e.By == session.ByDeny })
+	vev.Wait(t, "the refusal", func(e viewer.Event) bool { return e.Type == viewer.EventControlDenied && e.By == session.ByDeny })
 	browsertest.Poll(t, ctx, "the refusal in the log", `!document.getElementById('control-dialog').open &&
 		document.getElementById('log').textContent.includes('You declined Bob’s request to control your mouse and keyboard.')`)
 	if caps := l.host.Capabilities(); len(caps) != 0 {
@@ -143,7 +140,7 @@ func TestHostControl(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("cd-deny"))); err != nil {
 		t.Fatal(err)
 	}
-	vev.waitAll(t, "the second refusal", func([]viewer.Event) bool { return countViewer(viewer.EventControlDenied, session.ByDeny) == 2 })
+	vev.WaitAll(t, "the second refusal", func([]viewer.Event) bool { return countViewer(viewer.EventControlDenied, session.ByDeny) == 2 })
 
 	// A password prompt hides the screen from the helper, and the page says
 	// so until it closes. (The host's privacy tests make the real events.)

@@ -1,98 +1,35 @@
 package hostui_test
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/localweb/browsertest"
+	"github.com/gethelp/gethelp/localweb/localwebtest"
 	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/viewer"
 )
 
-// clipboard is a host.Clipboard that records what is put on it; the test
-// copies by sending on changes.
-type clipboard struct {
-	changes chan string
-	set     *recorder[string]
-}
-
-var _ host.Clipboard = (*clipboard)(nil)
-
-func newClipboard() *clipboard {
-	return &clipboard{changes: make(chan string, 1), set: newRecorder[string]()}
-}
-
-func (c *clipboard) Changes() <-chan string { return c.changes }
-
-func (c *clipboard) Set(_ context.Context, text string) error {
-	c.set.add(text)
-	return nil
-}
-
-// writeFile writes content to a new file name in a new folder and returns
-// its path.
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// wantFile fails unless the file at path holds content.
-func wantFile(t *testing.T, path, content string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != content {
-		t.Fatalf("%s holds %q, want %q", path, b, content)
-	}
-}
-
-// regularFiles lists the files under dir.
-func regularFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			out = append(out, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+var _ host.Clipboard = (*localwebtest.Clipboard)(nil)
 
 func TestHostFiles(t *testing.T) {
 	t.Parallel() // its own host, viewer and browser
 	hostFiles, helperFiles := t.TempDir(), t.TempDir()
-	clip := newClipboard()
+	clip := localwebtest.NewClipboard()
 	l := startHost(t, func(c *host.Config) {
 		c.FilesDir = hostFiles
 		c.Clipboard = clip
 	})
-	ctx := browsertest.New(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browsertest.Open(t, l.server.URL())
 	browsertest.Poll(t, ctx, "the page", `document.getElementById('status-title').textContent.includes('Waiting')`)
 	if !browsertest.Eval[bool](t, ctx, `document.getElementById('share-card').hidden`) {
 		t.Error("files and clipboard are shown with nobody connected")
@@ -107,7 +44,7 @@ func TestHostFiles(t *testing.T) {
 		document.getElementById('lets-title').textContent === 'Let Bob…' &&
 		!document.getElementById('allow-files').checked && !document.getElementById('allow-clipboard').checked &&
 		!document.getElementById('allow-files').disabled && !document.getElementById('send-file').disabled`)
-	if err := v.SendFile(l.ctx, writeFile(t, "early.txt", "too early")); !errors.Is(err, viewer.ErrFilesNotAllowed) {
+	if err := v.SendFile(l.ctx, localwebtest.WriteFile(t, "early.txt", "too early")); !errors.Is(err, viewer.ErrFilesNotAllowed) {
 		t.Fatalf("the helper sent a file before the person allowed files: %v", err)
 	}
 
@@ -115,7 +52,7 @@ func TestHostFiles(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("allow-files"))); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "files allowed", func(e viewer.Event) bool { return slices.Contains(e.Capabilities, session.CapFiles) })
+	vev.Wait(t, "files allowed", func(e viewer.Event) bool { return slices.Contains(e.Capabilities, session.CapFiles) })
 	if caps := l.host.Capabilities(); !slices.Equal(caps, []string{session.CapFiles}) {
 		t.Fatalf("the host grants %v, want files only", caps)
 	}
@@ -125,10 +62,10 @@ func TestHostFiles(t *testing.T) {
 
 	// Bob sends a file: the person is asked, and accepts.
 	const report = "%PDF-1.4 the quarterly report"
-	if err := v.SendFile(l.ctx, writeFile(t, "report.pdf", report)); err != nil {
+	if err := v.SendFile(l.ctx, localwebtest.WriteFile(t, "report.pdf", report)); err != nil {
 		t.Fatal(err)
 	}
-	offer := l.hostEv.wait(t, "the offer", func(e host.Event) bool { return e.Type == host.EventFileOffer && e.Name == "report.pdf" })
+	offer := l.hostEv.Wait(t, "the offer", func(e host.Event) bool { return e.Type == host.EventFileOffer && e.Name == "report.pdf" })
 	browsertest.Poll(t, ctx, "the offer on the page", fmt.Sprintf(`(() => {
 		const o = document.querySelector('#offers .offer');
 		return o && o.textContent.includes('Bob wants to send you report.pdf (29 bytes).') && o.textContent.includes(%q) &&
@@ -139,16 +76,13 @@ func TestHostFiles(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#offers .accept`))); err != nil {
 		t.Fatal(err)
 	}
-	got := l.hostEv.wait(t, "the file", func(e host.Event) bool { return e.Type == host.EventFileReceived && e.ID == offer.ID })
-	if filepath.Dir(got.Path) != hostFiles {
-		t.Fatalf("the file landed at %s, not in %s", got.Path, hostFiles)
-	}
-	wantFile(t, got.Path, report)
+	got := l.hostEv.Wait(t, "the file", func(e host.Event) bool { return e.Type == host.EventFileReceived && e.ID == offer.ID })
+	localwebtest.WantFile(t, hostFiles, got.Path, report)
 	browsertest.Poll(t, ctx, "the saved path", fmt.Sprintf(`document.getElementById('offers').children.length === 0 &&
 		document.getElementById('transfers').textContent.includes('Saved to ' + %q)`, got.Path))
 
 	// Another: declined, and nothing lands.
-	if err := v.SendFile(l.ctx, writeFile(t, "unwanted.exe", "MZ")); err != nil {
+	if err := v.SendFile(l.ctx, localwebtest.WriteFile(t, "unwanted.exe", "MZ")); err != nil {
 		t.Fatal(err)
 	}
 	browsertest.Poll(t, ctx, "the second offer", `(() => {
@@ -158,21 +92,21 @@ func TestHostFiles(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#offers .decline`))); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "the helper told", func(e viewer.Event) bool {
+	vev.Wait(t, "the helper told", func(e viewer.Event) bool {
 		return e.Type == viewer.EventFileFailed && e.Name == "unwanted.exe" && e.Reason == "declined"
 	})
 	browsertest.Poll(t, ctx, "the decline on the page", `document.getElementById('transfers').textContent.includes('You declined it') &&
 		document.getElementById('log').textContent.includes('You declined unwanted.exe.')`)
-	if files := regularFiles(t, hostFiles); len(files) != 1 {
+	if files := localwebtest.RegularFiles(t, hostFiles); len(files) != 1 {
 		t.Fatalf("the person's folder holds %q, want the report only", files)
 	}
 
 	// The person sends a file from the page; Bob accepts it.
 	const notes = "printer: HP LaserJet, queue stuck since Monday"
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{writeFile(t, "printer notes.txt", notes)})); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{localwebtest.WriteFile(t, "printer notes.txt", notes)})); err != nil {
 		t.Fatal(err)
 	}
-	vo := vev.wait(t, "the offer to Bob", func(e viewer.Event) bool { return e.Type == viewer.EventFileOffer && e.Name == "printer notes.txt" })
+	vo := vev.Wait(t, "the offer to Bob", func(e viewer.Event) bool { return e.Type == viewer.EventFileOffer && e.Name == "printer notes.txt" })
 	if vo.From != "Alice" || vo.Size != int64(len(notes)) {
 		t.Fatalf("Bob was offered %+v", vo)
 	}
@@ -180,28 +114,25 @@ func TestHostFiles(t *testing.T) {
 	if err := v.AcceptFile(vo.ID); err != nil {
 		t.Fatal(err)
 	}
-	vr := vev.wait(t, "Bob's file", func(e viewer.Event) bool { return e.Type == viewer.EventFileReceived && e.ID == vo.ID })
-	if filepath.Dir(vr.Path) != helperFiles {
-		t.Fatalf("Bob's file landed at %s, not in %s", vr.Path, helperFiles)
-	}
-	wantFile(t, vr.Path, notes)
+	vr := vev.Wait(t, "Bob's file", func(e viewer.Event) bool { return e.Type == viewer.EventFileReceived && e.ID == vo.ID })
+	localwebtest.WantFile(t, helperFiles, vr.Path, notes)
 	browsertest.Poll(t, ctx, "sent", `document.getElementById('transfers').textContent.includes('Sent to Bob') &&
 		document.getElementById('log').textContent.includes('Bob received printer notes.txt')`)
 	// The copy made for sending is gone once sent.
-	l.hostEv.wait(t, "sent", func(e host.Event) bool { return e.Type == host.EventFileSent && e.ID == vo.ID })
-	if left := regularFiles(t, l.uploads); len(left) != 0 {
+	l.hostEv.Wait(t, "sent", func(e host.Event) bool { return e.Type == host.EventFileSent && e.ID == vo.ID })
+	if left := localwebtest.RegularFiles(t, l.uploads); len(left) != 0 {
 		t.Errorf("the uploaded copy is still there: %q", left)
 	}
 
 	// Names the helper's side would refuse are refused at the upload, and
 	// nothing is written anywhere.
 	for _, name := range []string{"../../x", ".bashrc", "con.txt", "a:b"} {
-		code, msg := post(t, l.server.URL(), name, "evil")
+		code, msg := localwebtest.Upload(t, l.server.URL(), name, "evil")
 		if code != http.StatusBadRequest || msg == "" {
 			t.Errorf("upload of %q: %d %q, want 400 and a reason", name, code, msg)
 		}
 	}
-	if left := regularFiles(t, l.uploads); len(left) != 0 {
+	if left := localwebtest.RegularFiles(t, l.uploads); len(left) != 0 {
 		t.Errorf("refused uploads left %q", left)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(l.uploads), "x")); !errors.Is(err, fs.ErrNotExist) {
@@ -213,13 +144,13 @@ func TestHostFiles(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("allow-clipboard"))); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "the clipboard allowed", func(e viewer.Event) bool { return slices.Contains(e.Capabilities, session.CapClipboard) })
-	clip.changes <- "secret-ish text"
-	vev.wait(t, "Alice's copy", func(e viewer.Event) bool { return e.Type == viewer.EventClipboard && e.Text == "secret-ish text" })
+	vev.Wait(t, "the clipboard allowed", func(e viewer.Event) bool { return slices.Contains(e.Capabilities, session.CapClipboard) })
+	clip.Copies <- "secret-ish text"
+	vev.Wait(t, "Alice's copy", func(e viewer.Event) bool { return e.Type == viewer.EventClipboard && e.Text == "secret-ish text" })
 	if err := v.SetClipboard("sudo systemctl restart cups"); err != nil {
 		t.Fatal(err)
 	}
-	clip.set.wait(t, "Bob's text on the clipboard", func(s string) bool { return s == "sudo systemctl restart cups" })
+	clip.Text.Wait(t, "Bob's text on the clipboard", func(s string) bool { return s == "sudo systemctl restart cups" })
 	browsertest.Poll(t, ctx, "the clipboard in the log", `document.getElementById('log').textContent.includes('What you copied went to Bob (15 bytes).') &&
 		document.getElementById('log').textContent.includes('Bob put text on your clipboard (27 bytes).') &&
 		!document.getElementById('log').textContent.includes('sudo')`)
@@ -228,39 +159,14 @@ func TestHostFiles(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("allow-files"))); err != nil {
 		t.Fatal(err)
 	}
-	vev.wait(t, "files taken back", func(e viewer.Event) bool {
+	vev.Wait(t, "files taken back", func(e viewer.Event) bool {
 		return e.Type == viewer.EventConsent && slices.Equal(e.Capabilities, []string{session.CapClipboard})
 	})
 	browsertest.Poll(t, ctx, "the switch off", `!document.getElementById('allow-files').checked &&
 		document.getElementById('allow-clipboard').checked &&
 		document.getElementById('log').textContent.includes('You stopped letting Bob offer you files.')`)
-	if err := v.SendFile(l.ctx, writeFile(t, "late.txt", "late")); !errors.Is(err, viewer.ErrFilesNotAllowed) {
+	if err := v.SendFile(l.ctx, localwebtest.WriteFile(t, "late.txt", "late")); !errors.Is(err, viewer.ErrFilesNotAllowed) {
 		t.Fatalf("the helper sent a file after files were taken back: %v", err)
 	}
 	browsertest.NarrowScreenshot(t, ctx, "host-files-narrow.png")
-}
-
-// post uploads content as name to the window at pageURL, as its page does,
-// and returns the status and the error shown.
-func post(t *testing.T, pageURL, name, content string) (int, string) {
-	t.Helper()
-	u, err := url.Parse(pageURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := url.Values{"name": {name}, "t": {u.Query().Get("t")}}
-	req, err := http.NewRequest(http.MethodPost, "http://"+u.Host+"/upload?"+q.Encode(), strings.NewReader(content))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Origin", "http://"+u.Host)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct{ Error string }
-	json.NewDecoder(resp.Body).Decode(&r)
-	return resp.StatusCode, r.Error
 }

@@ -11,76 +11,12 @@ import (
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/hostui"
 	"github.com/gethelp/gethelp/host/synthetic"
-	"github.com/gethelp/gethelp/localweb/browsertest"
+	"github.com/gethelp/gethelp/localweb/localwebtest"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// waitTimeout bounds every wait of these tests.
-const waitTimeout = browsertest.Timeout
-
-// recorder keeps events and lets a test wait for one.
-type recorder[E any] struct {
-	mu      sync.Mutex
-	events  []E
-	changed chan struct{} // closed and replaced on every add
-}
-
-func newRecorder[E any]() *recorder[E] { return &recorder[E]{changed: make(chan struct{})} }
-
-func (r *recorder[E]) add(e E) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-}
-
-func (r *recorder[E]) all() []E {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]E(nil), r.events...)
-}
-
-// wait returns the first event (from the start) that ok accepts, failing
-// the test after waitTimeout.
-func (r *recorder[E]) wait(t *testing.T, what string, ok func(E) bool) E {
-	t.Helper()
-	var found E
-	r.waitAll(t, what, func(events []E) bool {
-		for _, e := range events {
-			if ok(e) {
-				found = e
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
-// waitAll waits until ok accepts all the events so far, and returns them,
-// failing the test after waitTimeout.
-func (r *recorder[E]) waitAll(t *testing.T, what string, ok func([]E) bool) []E {
-	t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		r.mu.Lock()
-		events := append([]E(nil), r.events...)
-		ch := r.changed
-		r.mu.Unlock()
-		if ok(events) {
-			return events
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; events: %+v", what, r.all())
-		}
-	}
-}
 
 // live is a host waiting on loopback with its window served; viewers
 // connect with connect.
@@ -88,7 +24,7 @@ type live struct {
 	ctx    context.Context
 	host   *host.Host
 	server *hostui.Server
-	hostEv *recorder[host.Event]
+	hostEv *localwebtest.Recorder[host.Event]
 	// uploads is the folder under which the window keeps the files the
 	// person sends, until they are sent.
 	uploads string
@@ -100,14 +36,14 @@ type live struct {
 func startHost(t *testing.T, configure ...func(*host.Config)) *live {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &live{ctx: ctx, hostEv: newRecorder[host.Event](), uploads: t.TempDir()}
+	l := &live{ctx: ctx, hostEv: new(localwebtest.Recorder[host.Event]), uploads: t.TempDir()}
 	src := synthetic.New(640, 400, 10)
 	var fmu sync.Mutex
 	var srv *hostui.Server
 	publish := func(e host.Event) {
 		fmu.Lock()
 		defer fmu.Unlock()
-		l.hostEv.add(e)
+		l.hostEv.Add(e)
 		if srv != nil {
 			srv.Publish(e)
 		}
@@ -167,11 +103,11 @@ func (keys) Close() error             { return nil }
 // connect opens a viewer named name with password; configure, if given,
 // changes its Config first. It runs until the test ends. A refused viewer
 // returns the error.
-func (l *live) connect(t *testing.T, name, password string, configure ...func(*viewer.Config)) (*viewer.Viewer, *recorder[viewer.Event], error) {
+func (l *live) connect(t *testing.T, name, password string, configure ...func(*viewer.Config)) (*viewer.Viewer, *localwebtest.Recorder[viewer.Event], error) {
 	t.Helper()
-	rec := newRecorder[viewer.Event]()
+	rec := new(localwebtest.Recorder[viewer.Event])
 	cfg := viewer.Config{
-		Invitation: l.host.Invitation(), Password: password, Name: name, OnEvent: rec.add,
+		Invitation: l.host.Invitation(), Password: password, Name: name, OnEvent: rec.Add,
 	}
 	for _, f := range configure {
 		f(&cfg)

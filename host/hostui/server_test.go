@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/hostui"
+	"github.com/gethelp/gethelp/localweb/localwebtest"
 )
 
 // The token, the cookie, the 403s and Close are localweb's, and tested
@@ -75,17 +75,9 @@ func TestPassword(t *testing.T) {
 		t.Fatal("the password is in the HTML; it belongs in the WebSocket only")
 	}
 
-	u, err := url.Parse(s.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+u.Host+"/ws?"+u.RawQuery, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	c := localwebtest.Dial(t, s.URL())
 	_, msg, err := c.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -124,17 +116,9 @@ func TestControlCommandErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	u, err := url.Parse(s.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+u.Host+"/ws?"+u.RawQuery, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	c := localwebtest.Dial(t, s.URL())
 	if _, _, err := c.Read(ctx); err != nil { // hello
 		t.Fatal(err)
 	}

@@ -64,6 +64,20 @@ func New(t *testing.T) context.Context {
 	return ctx
 }
 
+// Open is New, then the page at url opened in the browser.
+func Open(t *testing.T, url string) context.Context {
+	t.Helper()
+	ctx := New(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("opening the page: %v", err) // not the URL: it holds the token
+	}
+	return ctx
+}
+
+// Screenshots reports whether the test runs with -screenshots, and so
+// writes them.
+func Screenshots() bool { return *screenshots }
+
 // Poll waits until the JavaScript expression is truthy, failing the test
 // after Timeout; what says what is awaited.
 func Poll(t *testing.T, ctx context.Context, what, expr string) {

@@ -90,11 +90,7 @@ func waitCanvasEqual(t *testing.T, ctx context.Context, v *viewer.Viewer) {
 func TestViewerWindow(t *testing.T) {
 	t.Parallel() // its own host, viewer and browser
 	l := startLive(t)
-	ctx := browsertest.New(t)
-
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browsertest.Open(t, l.server.URL())
 	browsertest.Poll(t, ctx, "the first picture", `window.gethelp && window.gethelp.w === 640 && window.gethelp.h === 400`)
 	browsertest.Poll(t, ctx, "the host's name", `document.getElementById('title').textContent.includes('Alice')`)
 
@@ -114,7 +110,7 @@ func TestViewerWindow(t *testing.T) {
 	if err := l.host.PauseSharing(true); err != nil {
 		t.Fatal(err)
 	}
-	l.viewEv.wait(t, "sharing paused", func(e viewer.Event) bool {
+	l.viewEv.Wait(t, "sharing paused", func(e viewer.Event) bool {
 		return e.Type == viewer.EventSharing && e.Paused != nil && *e.Paused
 	})
 	browsertest.Poll(t, ctx, "the paused banner", `!document.getElementById('banner').hidden &&
@@ -143,7 +139,7 @@ func TestViewerWindow(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("chat-input"), fromBob+kb.Enter)); err != nil {
 		t.Fatal(err)
 	}
-	l.hostEv.wait(t, "Bob's chat", func(e host.Event) bool {
+	l.hostEv.Wait(t, "Bob's chat", func(e host.Event) bool {
 		return e.Type == host.EventChat && e.From == "Bob" && e.Text == fromBob
 	})
 	browsertest.Poll(t, ctx, "the input to clear", `document.getElementById('chat-input').value === ''`)
@@ -162,7 +158,7 @@ func TestViewerWindow(t *testing.T) {
 	})()`)); err != nil {
 		t.Fatal(err)
 	}
-	l.hostEv.wait(t, "the bandwidth change", func(e host.Event) bool {
+	l.hostEv.Wait(t, "the bandwidth change", func(e host.Event) bool {
 		return e.Type == host.EventBandwidth && e.Level == "medium" && e.Helper == "Bob"
 	})
 	// The person's change shows in the select.
@@ -191,7 +187,7 @@ func TestViewerWindow(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("disconnect"))); err != nil {
 		t.Fatal(err)
 	}
-	l.hostEv.wait(t, "the host to see the end", func(e host.Event) bool { return e.Type == host.EventDisconnected })
+	l.hostEv.Wait(t, "the host to see the end", func(e host.Event) bool { return e.Type == host.EventDisconnected })
 	browsertest.Poll(t, ctx, "the disconnected state", `!document.getElementById('ended').hidden &&
 		document.getElementById('ended-reason').textContent.startsWith('Disconnected: ')`)
 	reason := browsertest.Eval[string](t, ctx, `document.getElementById('ended-reason').textContent`)

@@ -3,9 +3,7 @@ package viewerui_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/localweb/browsertest"
+	"github.com/gethelp/gethelp/localweb/localwebtest"
 	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/viewer"
 )
@@ -52,13 +51,6 @@ func typed(events []host.InputEvent) string {
 	return b.String()
 }
 
-// screenshots reports whether the test writes screenshots (browsertest's
-// -screenshots flag).
-func screenshots() bool {
-	f := flag.Lookup("screenshots")
-	return f != nil && f.Value.String() == "true"
-}
-
 // wheel turns the mouse wheel dy CSS pixels at x, y.
 func wheel(x, y, dy float64) chromedp.Action[chromedp.Void] {
 	return chromedp.MouseEvent(chromedp.MouseWheel, x, y, func(p *input.DispatchMouseEventParams) {
@@ -71,18 +63,10 @@ func wheel(x, y, dy float64) chromedp.Action[chromedp.Void] {
 // and returns once the server has handled them all (the last must fail).
 func sendRaw(t *testing.T, pageURL string, cmds ...string) {
 	t.Helper()
-	u, err := url.Parse(pageURL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+u.Host+"/ws?"+u.RawQuery, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := localwebtest.Dial(t, pageURL)
 	defer c.CloseNow()
-	c.SetReadLimit(-1) // the screen comes too
 	for _, cmd := range cmds {
 		if err := c.Write(ctx, websocket.MessageText, []byte(cmd)); err != nil {
 			t.Fatal(err)
@@ -104,10 +88,7 @@ func sendRaw(t *testing.T, pageURL string, cmds ...string) {
 func TestViewerControl(t *testing.T) {
 	t.Parallel() // its own host, viewer and browser
 	l := startLive(t)
-	ctx := browsertest.New(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browsertest.Open(t, l.server.URL())
 	browsertest.Poll(t, ctx, "the first picture", `window.gethelp && window.gethelp.w === 640 && window.gethelp.h === 400`)
 
 	// Input commands while the person has not granted control are dropped
@@ -125,7 +106,7 @@ func TestViewerControl(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("control"))); err != nil {
 		t.Fatal(err)
 	}
-	l.hostEv.wait(t, "the request for control", func(e host.Event) bool {
+	l.hostEv.Wait(t, "the request for control", func(e host.Event) bool {
 		return e.Type == host.EventControlRequested && e.Helper == "Bob"
 	})
 	browsertest.Poll(t, ctx, "the pending request", `document.getElementById('control').disabled &&
@@ -159,7 +140,7 @@ func TestViewerControl(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.MouseClickXY(cx, cy)); err != nil {
 		t.Fatal(err)
 	}
-	events := l.input.waitAll(t, "the click", func(evs []host.InputEvent) bool {
+	events := l.input.WaitAll(t, "the click", func(evs []host.InputEvent) bool {
 		for _, e := range evs {
 			if e.Kind == host.InputButton && !e.Down {
 				return true
@@ -187,7 +168,7 @@ func TestViewerControl(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("surface"), text)); err != nil {
 		t.Fatal(err)
 	}
-	events = l.input.waitAll(t, "the typing", func(evs []host.InputEvent) bool { return strings.Contains(typed(evs), text) })
+	events = l.input.WaitAll(t, "the typing", func(evs []host.InputEvent) bool { return strings.Contains(typed(evs), text) })
 	held := map[string]int{}
 	for _, e := range events {
 		if e.Kind == host.InputKey {
@@ -209,8 +190,8 @@ func TestViewerControl(t *testing.T) {
 	if err := chromedp.Do(ctx, wheel(cx, cy, 300)); err != nil {
 		t.Fatal(err)
 	}
-	l.input.wait(t, "the wheel", func(e host.InputEvent) bool { return e.Kind == host.InputWheel && e.DY == 3 && e.DX == 0 })
-	if screenshots() { // a picture with the statistics filled in
+	l.input.Wait(t, "the wheel", func(e host.InputEvent) bool { return e.Kind == host.InputWheel && e.DY == 3 && e.DX == 0 })
+	if browsertest.Screenshots() { // a picture with the statistics filled in
 		browsertest.Poll(t, ctx, "connection statistics", `document.getElementById('stat-rate').textContent.includes('/s')`)
 	}
 	browsertest.Screenshot(t, ctx, "viewer-in-control.png")
@@ -257,7 +238,7 @@ func TestViewerControl(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("surface"), "z")); err != nil {
 		t.Fatal(err)
 	}
-	l.input.wait(t, "the last key", func(e host.InputEvent) bool { return e.Kind == host.InputKey && e.Key == "z" })
+	l.input.Wait(t, "the last key", func(e host.InputEvent) bool { return e.Kind == host.InputKey && e.Key == "z" })
 	b, err := os.ReadFile(l.host.LogPath())
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +246,7 @@ func TestViewerControl(t *testing.T) {
 	if strings.Contains(string(b), "input_dropped") {
 		t.Errorf("input reached the host without consent:\n%s", b)
 	}
-	if got := typed(l.input.all()); got != text+"z" {
+	if got := typed(l.input.All()); got != text+"z" {
 		t.Errorf("the host got %q typed, want %q", got, text+"z")
 	}
 
@@ -275,8 +256,8 @@ func TestViewerControl(t *testing.T) {
 		`{"type":"key","key":"Shift","down":true}`,
 		`{"type":"pointer","x":5,"y":6,"buttons":1}`,
 		`{"type":"nonsense"}`)
-	l.input.wait(t, "Shift released", func(e host.InputEvent) bool { return e.Kind == host.InputKey && e.Key == "Shift" && !e.Down })
-	l.input.wait(t, "the button released", func(e host.InputEvent) bool {
+	l.input.Wait(t, "Shift released", func(e host.InputEvent) bool { return e.Kind == host.InputKey && e.Key == "Shift" && !e.Down })
+	l.input.Wait(t, "the button released", func(e host.InputEvent) bool {
 		return e.Kind == host.InputButton && e.Button == 1 && !e.Down && e.X == 5 && e.Y == 6
 	})
 }

@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,67 +13,12 @@ import (
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/localweb/browsertest"
+	"github.com/gethelp/gethelp/localweb/localwebtest"
 	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/viewer"
 )
 
-// clipboard is a host.Clipboard that records what is put on it; the test
-// copies on the person's computer by sending on changes.
-type clipboard struct {
-	changes chan string
-	set     *recorder[string]
-}
-
-var _ host.Clipboard = (*clipboard)(nil)
-
-func (c *clipboard) Changes() <-chan string { return c.changes }
-
-func (c *clipboard) Set(_ context.Context, text string) error {
-	c.set.add(text)
-	return nil
-}
-
-// writeFile writes content to a new file name in a new folder and returns
-// its path.
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// wantFile fails unless the file at path, in dir, holds content.
-func wantFile(t *testing.T, dir, path, content string) {
-	t.Helper()
-	if filepath.Dir(path) != dir {
-		t.Fatalf("the file landed at %s, not in %s", path, dir)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != content {
-		t.Fatalf("%s holds %q, want %q", path, b, content)
-	}
-}
-
-// regularFiles lists the files under dir.
-func regularFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			out = append(out, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+var _ host.Clipboard = (*localwebtest.Clipboard)(nil)
 
 // dropFile drops a file named name holding content on the picture, as a
 // file dragged from the desktop would be.
@@ -95,7 +36,7 @@ func dropFile(name, content string) chromedp.Action[chromedp.Void] {
 func TestViewerFiles(t *testing.T) {
 	t.Parallel() // its own host, viewer and browser
 	hostFiles, helperFiles := t.TempDir(), t.TempDir()
-	clip := &clipboard{changes: make(chan string, 1), set: newRecorder[string]()}
+	clip := localwebtest.NewClipboard()
 	l := startLive(t, setup{
 		host: func(c *host.Config) {
 			c.FilesDir = hostFiles
@@ -103,10 +44,7 @@ func TestViewerFiles(t *testing.T) {
 		},
 		viewer: func(c *viewer.Config) { c.FilesDir = helperFiles },
 	})
-	ctx := browsertest.New(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(l.server.URL())); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browsertest.Open(t, l.server.URL())
 	browsertest.Poll(t, ctx, "the first picture", `window.gethelp && window.gethelp.w === 640`)
 
 	// Before the person allows anything: no files, no clipboard.
@@ -124,10 +62,10 @@ func TestViewerFiles(t *testing.T) {
 	}
 	browsertest.Poll(t, ctx, "Send a file enabled", `!document.getElementById('send-file').disabled`)
 	const script = "#!/bin/sh\nlpstat -t\n"
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{writeFile(t, "check-printer.sh", script)})); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{localwebtest.WriteFile(t, "check-printer.sh", script)})); err != nil {
 		t.Fatal(err)
 	}
-	offer := l.hostEv.wait(t, "the offer", func(e host.Event) bool { return e.Type == host.EventFileOffer && e.Name == "check-printer.sh" })
+	offer := l.hostEv.Wait(t, "the offer", func(e host.Event) bool { return e.Type == host.EventFileOffer && e.Name == "check-printer.sh" })
 	if offer.Helper != "Bob" || offer.Size != int64(len(script)) {
 		t.Fatalf("Alice was offered %+v", offer)
 	}
@@ -135,11 +73,11 @@ func TestViewerFiles(t *testing.T) {
 	if err := l.host.AcceptFile(offer.ID); err != nil {
 		t.Fatal(err)
 	}
-	got := l.hostEv.wait(t, "the file", func(e host.Event) bool { return e.Type == host.EventFileReceived && e.ID == offer.ID })
-	wantFile(t, hostFiles, got.Path, script)
+	got := l.hostEv.Wait(t, "the file", func(e host.Event) bool { return e.Type == host.EventFileReceived && e.ID == offer.ID })
+	localwebtest.WantFile(t, hostFiles, got.Path, script)
 	browsertest.Poll(t, ctx, "sent", `document.getElementById('transfers').textContent.includes('Sent: Alice has it')`)
-	l.viewEv.wait(t, "sent", func(e viewer.Event) bool { return e.Type == viewer.EventFileSent && e.ID == offer.ID })
-	if left := regularFiles(t, l.uploads); len(left) != 0 {
+	l.viewEv.Wait(t, "sent", func(e viewer.Event) bool { return e.Type == viewer.EventFileSent && e.ID == offer.ID })
+	if left := localwebtest.RegularFiles(t, l.uploads); len(left) != 0 {
 		t.Errorf("the uploaded copy is still there: %q", left)
 	}
 
@@ -147,7 +85,7 @@ func TestViewerFiles(t *testing.T) {
 	if err := chromedp.Do(ctx, dropFile("dropped.txt", "dropped on the picture")); err != nil {
 		t.Fatal(err)
 	}
-	dropped := l.hostEv.wait(t, "the dropped file", func(e host.Event) bool { return e.Type == host.EventFileOffer && e.Name == "dropped.txt" })
+	dropped := l.hostEv.Wait(t, "the dropped file", func(e host.Event) bool { return e.Type == host.EventFileOffer && e.Name == "dropped.txt" })
 	if err := l.host.DeclineFile(dropped.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -155,10 +93,10 @@ func TestViewerFiles(t *testing.T) {
 
 	// Alice sends a file: the helper is asked and accepts.
 	const invoice = "%PDF-1.4 invoice 2024-117"
-	if err := l.host.SendFile(writeFile(t, "invoice.pdf", invoice)); err != nil {
+	if err := l.host.SendFile(localwebtest.WriteFile(t, "invoice.pdf", invoice)); err != nil {
 		t.Fatal(err)
 	}
-	sent := l.hostEv.wait(t, "Alice's offer", func(e host.Event) bool { return e.Type == host.EventFileProgress && e.Name == "invoice.pdf" })
+	sent := l.hostEv.Wait(t, "Alice's offer", func(e host.Event) bool { return e.Type == host.EventFileProgress && e.Name == "invoice.pdf" })
 	browsertest.Poll(t, ctx, "the offer on the page", fmt.Sprintf(`(() => {
 		const o = document.querySelector('#offers .offer');
 		return o && o.textContent.includes('Alice wants to send you invoice.pdf (25 bytes).') && o.textContent.includes('SHA-256 ') &&
@@ -167,8 +105,8 @@ func TestViewerFiles(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#offers .accept`))); err != nil {
 		t.Fatal(err)
 	}
-	received := l.viewEv.wait(t, "the helper's file", func(e viewer.Event) bool { return e.Type == viewer.EventFileReceived && e.ID == sent.ID })
-	wantFile(t, helperFiles, received.Path, invoice)
+	received := l.viewEv.Wait(t, "the helper's file", func(e viewer.Event) bool { return e.Type == viewer.EventFileReceived && e.ID == sent.ID })
+	localwebtest.WantFile(t, helperFiles, received.Path, invoice)
 	browsertest.Poll(t, ctx, "where it was saved", fmt.Sprintf(`document.getElementById('offers').children.length === 0 &&
 		document.getElementById('transfers').textContent.includes('Saved to ' + %q)`, received.Path))
 
@@ -201,13 +139,13 @@ func TestViewerFiles(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	clip.set.wait(t, "the helper's text on Alice's clipboard", func(s string) bool { return s == fromBob })
+	clip.Text.Wait(t, "the helper's text on Alice's clipboard", func(s string) bool { return s == fromBob })
 	browsertest.Poll(t, ctx, "sent", `document.getElementById('paste-form').hidden &&
 		document.getElementById('clip-status').textContent === 'Sent to Alice’s clipboard (25 bytes).'`)
 
 	// Alice copies: the helper sees the start of it and can copy it all.
 	copied := "Error 0x0000011b: Windows cannot connect to the printer.\n\tCheck the printer name and try again; contact your administrator."
-	clip.changes <- copied
+	clip.Copies <- copied
 	browsertest.Poll(t, ctx, "the chip", `!document.getElementById('clip-chip').hidden &&
 		document.getElementById('clip-who').textContent === 'Alice copied:' &&
 		document.getElementById('clip-preview').textContent ===
@@ -238,18 +176,9 @@ func TestViewerFiles(t *testing.T) {
 func TestViewerFileCommandErrors(t *testing.T) {
 	t.Parallel()
 	l := startLive(t)
-	u, err := url.Parse(l.server.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+u.Host+"/ws?"+u.RawQuery, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(-1) // the screen comes too
+	c := localwebtest.Dial(t, l.server.URL())
 	for _, tc := range []struct {
 		name, cmd, command, want string
 	}{
@@ -281,24 +210,11 @@ func TestViewerFileCommandErrors(t *testing.T) {
 
 	// An upload before the person allows files is refused, and stores
 	// nothing.
-	q := url.Values{"name": {"early.txt"}, "t": {u.Query().Get("t")}}
-	req, err := http.NewRequest(http.MethodPost, "http://"+u.Host+"/upload?"+q.Encode(), strings.NewReader("too early"))
-	if err != nil {
-		t.Fatal(err)
+	code, msg := localwebtest.Upload(t, l.server.URL(), "early.txt", "too early")
+	if code != http.StatusConflict || msg != "Alice has not allowed files" {
+		t.Fatalf("an upload before files were allowed: %d %q", code, msg)
 	}
-	req.Header.Set("Origin", "http://"+u.Host)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r struct{ Error string }
-	json.NewDecoder(resp.Body).Decode(&r)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusConflict || r.Error != "Alice has not allowed files" {
-		t.Fatalf("an upload before files were allowed: %s %q", resp.Status, r.Error)
-	}
-	if left := regularFiles(t, l.uploads); len(left) != 0 {
+	if left := localwebtest.RegularFiles(t, l.uploads); len(left) != 0 {
 		t.Fatalf("a refused upload left %q", left)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/synthetic"
 	"github.com/gethelp/gethelp/localweb/browsertest"
+	"github.com/gethelp/gethelp/localweb/localwebtest"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 	"github.com/gethelp/gethelp/viewer/viewerui"
@@ -21,77 +22,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // waitTimeout bounds every wait of these tests.
 const waitTimeout = browsertest.Timeout
 
-// recorder keeps events and lets a test wait for one.
-type recorder[E any] struct {
-	mu      sync.Mutex
-	events  []E
-	changed chan struct{} // closed and replaced on every add
-}
-
-func newRecorder[E any]() *recorder[E] { return &recorder[E]{changed: make(chan struct{})} }
-
-func (r *recorder[E]) add(e E) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-}
-
-func (r *recorder[E]) all() []E {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]E(nil), r.events...)
-}
-
-// wait returns the first event (from the start) that ok accepts, failing
-// the test after waitTimeout.
-func (r *recorder[E]) wait(t *testing.T, what string, ok func(E) bool) E {
-	t.Helper()
-	var found E
-	r.waitAll(t, what, func(events []E) bool {
-		for _, e := range events {
-			if ok(e) {
-				found = e
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
-// waitAll waits until ok accepts all the events so far, and returns them,
-// failing the test after waitTimeout.
-func (r *recorder[E]) waitAll(t *testing.T, what string, ok func([]E) bool) []E {
-	t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		r.mu.Lock()
-		events := append([]E(nil), r.events...)
-		ch := r.changed
-		r.mu.Unlock()
-		if ok(events) {
-			return events
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; events: %+v", what, r.all())
-		}
-	}
-}
-
 // injector is a host.Injector that records the helper's input instead of
 // performing it.
 type injector struct {
-	*recorder[host.InputEvent]
+	*localwebtest.Recorder[host.InputEvent]
 }
 
 var _ host.Injector = (*injector)(nil)
 
 func (i *injector) Inject(_ context.Context, e host.InputEvent) error {
-	i.add(e)
+	i.Add(e)
 	return nil
 }
 
@@ -103,8 +43,8 @@ type live struct {
 	host    *host.Host
 	viewer  *viewer.Viewer
 	server  *viewerui.Server
-	hostEv  *recorder[host.Event]
-	viewEv  *recorder[viewer.Event]
+	hostEv  *localwebtest.Recorder[host.Event]
+	viewEv  *localwebtest.Recorder[viewer.Event]
 	hostSrc *synthetic.Source
 	// input records what the helper's input did on the host, once the
 	// person granted control.
@@ -128,14 +68,14 @@ func startLive(t *testing.T, setups ...setup) *live {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &live{
-		hostEv: newRecorder[host.Event](), viewEv: newRecorder[viewer.Event](),
-		input: &injector{recorder: newRecorder[host.InputEvent]()}, uploads: t.TempDir(),
+		hostEv: new(localwebtest.Recorder[host.Event]), viewEv: new(localwebtest.Recorder[viewer.Event]),
+		input: &injector{Recorder: new(localwebtest.Recorder[host.InputEvent])}, uploads: t.TempDir(),
 	}
 	l.hostSrc = synthetic.New(640, 400, 10)
 	hcfg := host.Config{
 		ListenAddr: "127.0.0.1:0", TTL: time.Hour, HostName: "Alice",
 		Source: l.hostSrc, Level: screen.Full, Monitor: -1,
-		OnEvent: l.hostEv.add, Injector: l.input, LogDir: t.TempDir(),
+		OnEvent: l.hostEv.Add, Injector: l.input, LogDir: t.TempDir(),
 	}
 	for _, s := range setups {
 		if s.host != nil {
@@ -158,7 +98,7 @@ func startLive(t *testing.T, setups ...setup) *live {
 	publish := func(e viewer.Event) {
 		fmu.Lock()
 		defer fmu.Unlock()
-		l.viewEv.add(e)
+		l.viewEv.Add(e)
 		if srv != nil {
 			srv.Publish(e)
 		}
@@ -185,7 +125,7 @@ func startLive(t *testing.T, setups ...setup) *live {
 		t.Fatal(err)
 	}
 	fmu.Lock()
-	for _, e := range l.viewEv.all() {
+	for _, e := range l.viewEv.All() {
 		s.Publish(e)
 	}
 	srv = s
