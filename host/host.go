@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,6 +95,10 @@ type Config struct {
 	FilesDir string
 	// MaxFileSize bounds a file from the helper; zero means no limit.
 	MaxFileSize int64
+	// Rendezvous is the host:port of the rendezvous that helps a helper
+	// behind NAT reach this computer; it is written into the invitation.
+	// "" uses none: only the invitation's own addresses work.
+	Rendezvous string
 	// PID is recorded in the store while the host waits; zero means none.
 	PID int
 	// Now is the clock; nil means time.Now.
@@ -134,7 +139,7 @@ type Event struct {
 	Done      int64  `json:"done,omitempty"`
 	Total     int64  `json:"total,omitempty"`
 	SHA256    string `json:"sha256,omitempty"`
-	Path      string `json:"path,omitempty"`
+	Path      string `json:"path,omitempty"` // file_received: where the file was saved; connected: the network path, session.PathLAN, PathDirect or PathPunched
 	Direction string `json:"direction,omitempty"`
 }
 
@@ -163,6 +168,7 @@ type Host struct {
 	ln       *session.Listener
 	log      *sessionlog.Log // nil when not logging
 	logger   *slog.Logger
+	paths    *paths // never nil
 
 	evmu sync.Mutex // serialises OnEvent
 
@@ -232,12 +238,13 @@ func New(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	inv := &invitations.Invitation{
-		ID:        id,
-		HostName:  cfg.HostName,
-		Created:   now,
-		Expires:   expires,
-		Pin:       pin,
-		Addresses: Candidates(ln.Addr(), InterfaceAddrs()),
+		ID:         id,
+		HostName:   cfg.HostName,
+		Created:    now,
+		Expires:    expires,
+		Pin:        pin,
+		Addresses:  Candidates(ln.Addr(), InterfaceAddrs()),
+		Rendezvous: cfg.Rendezvous,
 	}
 	if _, err := inv.Marshal(); err != nil { // validates
 		ln.Close()
@@ -250,6 +257,11 @@ func New(cfg Config) (*Host, error) {
 		display:  display,
 		ln:       ln,
 		logger:   logger.With("component", "host", "invitation", id),
+	}
+	key, _ := cert.PrivateKey.(ed25519.PrivateKey)
+	h.paths = &paths{
+		server: cfg.Rendezvous, key: key, sock: ln.Socket(), id: id, own: inv.Addresses,
+		prefixes: session.InterfacePrefixes(), logger: h.logger.With("component", "rendezvous"),
 	}
 	h.input.wake = make(chan struct{}, 1)
 	resend := false

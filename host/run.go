@@ -64,6 +64,10 @@ func (h *Host) Run(ctx context.Context) error {
 	go func() { defer close(clipDone); h.watchClipboard(ctx) }()
 	defer func() { cancel(); <-clipDone }()
 
+	pathsDone := make(chan struct{})
+	go func() { defer close(pathsDone); h.paths.run(ctx) }()
+	defer func() { cancel(); <-pathsDone }()
+
 	h.emit(Event{Type: EventWaiting})
 	var msgs <-chan received
 	for {
@@ -295,8 +299,9 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 		h.transfers.Wait()
 	}()
 	h.setState(invitations.StateUsed)
-	h.record("connected", who)
-	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String()})
+	path := h.paths.pathTo(r.RemoteAddr)
+	h.record("connected", merge(who, "path", path))
+	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String(), Path: path})
 	return s
 }
 

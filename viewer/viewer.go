@@ -56,7 +56,7 @@ type Event struct {
 	H         int                   `json:"h,omitempty"`
 	Bytes     int                   `json:"bytes,omitempty"`
 	LatencyMs float64               `json:"latency_ms,omitempty"`
-	Path      string                `json:"path,omitempty"`
+	Path      string                `json:"path,omitempty"` // snapshot, file_received: a file; connected: the network path (session.PathLAN, PathDirect, PathPunched)
 	Level     string                `json:"level,omitempty"`
 	Paused    *bool                 `json:"paused,omitempty"`
 	Privacy   string                `json:"privacy,omitempty"` // sharing: why the view is blanked
@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 	if err := inv.CheckExpiry(cfg.Now()); err != nil {
 		return nil, err
 	}
-	conn, err := session.Dial(ctx, session.DialConfig{
+	conn, path, err := connect(ctx, session.DialConfig{
 		Addresses:      inv.Addresses,
 		Pin:            inv.Pin,
 		InvitationID:   inv.ID,
@@ -130,7 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 		Name:           cfg.Name,
 		AttemptTimeout: cfg.AttemptTimeout,
 		Logger:         logger,
-	})
+	}, inv.Rendezvous, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +147,8 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 		}
 		v.log = l
 	}
-	v.record("connected", map[string]any{"host": conn.PeerName(), "addr": conn.RemoteAddr().String(), "as": cfg.Name})
-	v.emit(Event{Type: EventConnected, Host: conn.PeerName(), Addr: conn.RemoteAddr().String(), RTTms: ms(conn.RTT())})
+	v.record("connected", map[string]any{"host": conn.PeerName(), "addr": conn.RemoteAddr().String(), "as": cfg.Name, "path": path})
+	v.emit(Event{Type: EventConnected, Host: conn.PeerName(), Addr: conn.RemoteAddr().String(), RTTms: ms(conn.RTT()), Path: path})
 	return v, nil
 }
 
