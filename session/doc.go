@@ -10,6 +10,19 @@
 // inside the TLS handshake (tls.Config.VerifyConnection), so a server with
 // another key is refused before the viewer sends a single application byte.
 //
+// # One socket, and NAT
+//
+// The host listens on one UDP Socket that QUIC shares with the datagrams
+// that find a way through NAT: STUN (Socket.STUN gives the
+// server-reflexive address), the rendezvous protocol of package
+// rendezvous, and punching probes, all written with WriteTo and read with
+// ReadFrom (quic-go's non-QUIC packets). A viewer that punches dials from a
+// Socket of its own (DialConfig.Socket) so its handshake leaves through the
+// mapping its probes opened. ClassifyPath names the path a session took:
+// "lan", "direct" or "punched". None of this changes the security: every
+// address, whoever suggested it, must pass the pinned TLS handshake and
+// the password proof.
+//
 // # Streams and framing (version 1)
 //
 // Every stream starts with a 4-byte preface: 'G', 'H', the protocol version
