@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 #   xterm, xdotool       a real application to type into, and a stand-in helper
 #   chromium             headless browser for the web UI tests
 #   fonts-dejavu-core    so pages render text in screenshots
-PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core)
+#   nftables, iproute2   network namespaces with real NAT for the connectivity tests
+PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -173,6 +173,7 @@ func (m *Main) agentHost(o agentOptions, ttl time.Duration) func(string) (host.C
 
 			SecurePrompts: m.cfg.SecurePrompts,
 			MaskedWindows: m.cfg.MaskedWindows,
+			Rendezvous:    m.cfg.Rendezvous,
 		}
 		devices, err := m.hostDevices(&cfg, srcName)
 		if err != nil {

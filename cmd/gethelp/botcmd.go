@@ -23,6 +23,7 @@ import (
 	"github.com/gethelp/gethelp/bot/email"
 	"github.com/gethelp/gethelp/bot/store"
 	"github.com/gethelp/gethelp/bot/webchat"
+	"github.com/gethelp/gethelp/rendezvous"
 )
 
 // BotConfig is the bot: section of the configuration file
@@ -34,6 +35,9 @@ type BotConfig struct {
 	KeyFile     string `yaml:"key_file"`     // the bot's agent-link key; default <state_dir>/bot/bot-key.pem
 	AgentListen string `yaml:"agent_listen"` // UDP; default ":7443"
 	AdminListen string `yaml:"admin_listen"` // /healthz and /metrics; default "127.0.0.1:9464"; "off" for none
+	// RendezvousListen is the UDP address of the rendezvous and STUN
+	// service that helps helpers through NAT; "" for none.
+	RendezvousListen string `yaml:"rendezvous_listen"`
 
 	InvitationVia string   `yaml:"invitation_via"` // email (default) or chat
 	PasswordVia   string   `yaml:"password_via"`   // chat (default) or email
@@ -117,12 +121,13 @@ func (m *Main) botCmd(ctx context.Context, args []string) error {
 
 // readyEvent says where a started bot listens.
 type readyEvent struct {
-	Type        string `json:"type"` // "ready"
-	AgentAddr   string `json:"agent_addr"`
-	BotPin      string `json:"bot_pin"`
-	WebchatURL  string `json:"webchat_url,omitempty"`
-	AdminAddr   string `json:"admin_addr,omitempty"`
-	InboundAddr string `json:"inbound_addr,omitempty"`
+	Type           string `json:"type"` // "ready"
+	AgentAddr      string `json:"agent_addr"`
+	BotPin         string `json:"bot_pin"`
+	WebchatURL     string `json:"webchat_url,omitempty"`
+	AdminAddr      string `json:"admin_addr,omitempty"`
+	InboundAddr    string `json:"inbound_addr,omitempty"`
+	RendezvousAddr string `json:"rendezvous_addr,omitempty"`
 }
 
 // runningBot is a bot with everything it listens on.
@@ -221,6 +226,15 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 	b.closers = append(b.closers, func() { srv.Close() })
 	pin := agentlink.Pin(cert)
 	b.ready = readyEvent{Type: "ready", AgentAddr: srv.Addr().String(), BotPin: hex.EncodeToString(pin[:])}
+
+	if cfg.RendezvousListen != "" {
+		rv, err := rendezvous.Listen(cfg.RendezvousListen, rendezvous.ServerConfig{Logger: m.logger.With("component", "rendezvous")})
+		if err != nil {
+			return nil, err
+		}
+		b.closers = append(b.closers, func() { rv.Close() })
+		b.ready.RendezvousAddr = rv.Addr().String()
+	}
 
 	var nets []bot.Network
 	if w := cfg.Webchat; w != nil {

@@ -41,6 +41,7 @@ type inviteOptions struct {
 	noBrowser    bool
 	email        string // e-mail the invitation through the bot
 	bot, botPin  string
+	rendezvous   string
 }
 
 func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSet {
@@ -59,6 +60,7 @@ func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSe
 	fs.StringVar(&o.email, "email", "", "have the bot e-mail the invitation to this address (this computer must be linked: gethelp host agent); you give the password another way")
 	fs.StringVar(&o.bot, "bot", "", "the bot's address for --email (default bot_address in config)")
 	fs.StringVar(&o.botPin, "bot-pin", "", "the bot's key for --email (default bot_pin in config)")
+	fs.StringVar(&o.rendezvous, "rendezvous", "", "HOST:PORT of a rendezvous that helps the helper through NAT (default rendezvous in config)")
 	return fs
 }
 
@@ -173,6 +175,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 
 		SecurePrompts: m.cfg.SecurePrompts,
 		MaskedWindows: m.cfg.MaskedWindows,
+		Rendezvous:    orDefault(o.rendezvous, m.cfg.Rendezvous),
 		OnEvent: func(e host.Event) {
 			if o.json {
 				out.write(e)

@@ -39,6 +39,9 @@ type Config struct {
 	// and the key it must have.
 	BotAddress string `yaml:"bot_address"`
 	BotPin     string `yaml:"bot_pin"`
+	// Rendezvous is the host:port that helps helpers find this computer
+	// through NAT (the bot's rendezvous); "" for none.
+	Rendezvous string `yaml:"rendezvous"`
 	// Bot configures `gethelp bot`.
 	Bot *BotConfig `yaml:"bot"`
 }
