@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/session"
@@ -58,32 +59,52 @@ type ShareStats struct {
 }
 
 // sharer streams one source to one session.
+//
+// One goroutine (run) does the work of an update in a row: it waits for
+// the source's next capture, checks privacy, encodes and sends, with no
+// hand-off between goroutines on the way (with an idle processor, each
+// hand-off wakes a thread). Acknowledgements do not wake it unless it
+// waits for room in the window (see ack). Other commands are queued for
+// it, and interrupt its wait for the source. A capture that returns while
+// sharing is paused is dropped: resuming asks for the whole screen.
 type sharer struct {
 	h    *Host
 	conn *session.Conn
 	src  Source
 	cmds chan shareCmd
 
+	// Owned by run:
 	level    screen.Level // the setting: the most the link may be asked to carry
-	auto     adapt        // how far below the setting the link allows
 	monitor  int          // -1: all
 	paused   bool
 	blank    bool          // a secure prompt is up: the view is blanked
 	masked   []screen.Rect // painted black in the previous frame
 	enc      *screen.Encoder
-	seq      uint32
-	acked    uint32
 	lastSent time.Time
 	stats    ShareStats
+	dirty    []screen.Rect // scratch for send
+	moves    []screen.Move // scratch for send
+	frame    []byte        // scratch for send: the last payload
 
 	busy     int       // updates in a row that sent a busyShare of the area, less than busyGap apart
 	lastBusy time.Time // when the last of them was captured
+
+	mu       sync.Mutex // guards the fields below, shared with ack and interrupt
+	seq      uint32     // of the last update sent
+	acked    uint32
+	auto     adapt        // how far below the setting the link allows
+	setting  screen.Level // = level, for ack
+	waiting  bool         // run waits for room: an ack signals room
+	room     chan struct{}
+	stopNext context.CancelFunc // ends run's pending Next; nil when none
 }
 
-type captured struct {
-	c   Capture
-	at  time.Time // when Next returned: the change is on screen by then
-	err error
+func newSharer(h *Host, conn *session.Conn, src Source, level screen.Level, monitor int) *sharer {
+	if monitor < -1 {
+		monitor = -1
+	}
+	return &sharer{h: h, conn: conn, src: src, cmds: make(chan shareCmd, 16),
+		level: level, setting: level, monitor: monitor, room: make(chan struct{}, 1)}
 }
 
 // run streams until ctx ends or the session fails; the returned stats say
@@ -97,83 +118,142 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 	s.enc = screen.NewEncoder()
 	s.sendMonitors()
 
-	// One Next at a time runs in its own goroutine so that acks and
-	// commands are handled while the screen is idle.
-	want := make(chan context.Context)
-	got := make(chan captured)
-	capCtx, stopCapture := context.WithCancel(ctx)
-	capDone := make(chan struct{})
-	go func() {
-		defer close(capDone)
-		for {
-			select {
-			case c := <-want:
-				cap, err := s.src.Next(c)
-				select {
-				case got <- captured{cap, time.Now(), err}:
-				case <-capCtx.Done():
-					return
-				}
-			case <-capCtx.Done():
-				return
-			}
-		}
-	}()
-	defer func() { stopCapture(); <-capDone }()
-
-	capturing := false
-	var pace <-chan time.Time
+	pace := time.NewTimer(time.Hour)
+	pace.Stop()
+	defer pace.Stop()
 	for {
-		if !capturing && !s.paused && !s.blank && s.seq-s.acked < window && pace == nil {
-			if wait := s.interval() - time.Since(s.lastSent); wait > 0 {
-				pace = time.After(wait)
-			} else {
-				select {
-				case want <- capCtx:
-					capturing = true
-				case <-ctx.Done():
-					return s.stats, ctx.Err()
-				}
+		for drained := false; !drained; {
+			select {
+			case cmd := <-s.cmds:
+				s.apply(ctx, cmd)
+			default:
+				drained = true
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return s.stats, ctx.Err()
-		case <-pace:
-			pace = nil
-		case cmd := <-s.cmds:
-			s.apply(ctx, cmd)
-		case r := <-got:
-			capturing = false
-			if r.err != nil {
-				if errors.Is(r.err, context.Canceled) && ctx.Err() == nil {
-					continue
-				}
-				return s.stats, r.err
-			}
-			// Privacy is checked after the capture, against the windows
-			// as they are now: a prompt mapped before the capture is seen.
-			pv := s.h.privacy(ctx)
-			if s.setBlank(s.h.setSecure(pv.secure, pv.class)) {
-				continue // this frame is never sent
-			}
-			painted := mask(r.c.Image, pv.masks)
-			r.c.Dirty = append(append(r.c.Dirty, painted...), s.masked...)
-			s.masked = painted
-			if err := s.send(w, r.c, r.at); err != nil {
-				return s.stats, err
-			}
+		if err := ctx.Err(); err != nil {
+			return s.stats, err
 		}
+		wait := s.interval() - time.Since(s.lastSent)
+		s.mu.Lock()
+		full := s.seq-s.acked >= window
+		s.waiting = full
+		s.mu.Unlock()
+		if s.paused || s.blank || full || wait > 0 {
+			var timeout <-chan time.Time
+			if !s.paused && !s.blank && !full {
+				pace.Reset(wait)
+				timeout = pace.C
+			}
+			select {
+			case <-ctx.Done():
+				return s.stats, ctx.Err()
+			case cmd := <-s.cmds:
+				s.apply(ctx, cmd)
+			case <-s.room:
+			case <-timeout:
+			}
+			pace.Stop()
+			continue
+		}
+		c, err := s.next(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+				continue // a command came
+			}
+			return s.stats, err
+		}
+		at := time.Now() // the change is on screen by then
+		if s.paused {
+			continue // resuming asks for the whole screen again
+		}
+		// Privacy is checked after the capture, against the windows
+		// as they are now: a prompt mapped before the capture is seen.
+		pv := s.h.privacy(ctx)
+		if s.setBlank(s.h.setSecure(pv.secure, pv.class)) {
+			continue // this frame is never sent
+		}
+		painted := mask(c.Image, pv.masks)
+		c.Dirty = append(append(c.Dirty, painted...), s.masked...)
+		s.masked = painted
+		if err := s.send(w, c, at); err != nil {
+			return s.stats, err
+		}
+	}
+}
+
+// next waits for the source's next capture. A command (interrupt) ends
+// the wait with context.Canceled.
+func (s *sharer) next(ctx context.Context) (Capture, error) {
+	nctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	s.stopNext = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.stopNext = nil
+		s.mu.Unlock()
+	}()
+	if len(s.cmds) > 0 { // queued before stopNext was set
+		return Capture{}, context.Canceled
+	}
+	return s.src.Next(nctx)
+}
+
+// interrupt ends run's wait for the source, if it waits, so that it
+// takes the commands queued.
+func (s *sharer) interrupt() {
+	s.mu.Lock()
+	if s.stopNext != nil {
+		s.stopNext()
+	}
+	s.mu.Unlock()
+}
+
+// ack records the viewer's acknowledgement of update seq (and of all
+// before it), from any goroutine. It wakes run only if run waits for room.
+func (s *sharer) ack(seq uint32) {
+	s.mu.Lock()
+	if seq == 0 || seq > s.seq || seq <= s.acked {
+		s.mu.Unlock()
+		return
+	}
+	s.acked = seq
+	changed := s.auto.acked(seq, time.Now(), s.setting)
+	level, delay := s.auto.effective(s.setting), s.auto.delay
+	if s.waiting {
+		s.waiting = false
+		signal(s.room)
+	}
+	s.mu.Unlock()
+	if changed {
+		s.h.logger.Info("adapting to the link", "level", level.String(), "ack_delay", delay)
+		s.h.record("bandwidth_auto", map[string]any{"level": level.String(), "ack_delay_ms": delay.Milliseconds()})
+	}
+}
+
+// signal wakes whoever waits on c (of capacity 1) without ever blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 
 // interval is the shortest time between two updates now.
 func (s *sharer) interval() time.Duration {
-	iv := frameInterval[s.auto.effective(s.level)]
+	iv := frameInterval[s.effective()]
 	if s.busy >= busyUpdates {
 		iv = max(iv, busyInterval)
 	}
 	return iv
+}
+
+// effective is the level the link allows now.
+func (s *sharer) effective() screen.Level {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auto.effective(s.setting)
 }
 
 // churned notes an update captured at at that sent pixels of a shared area
@@ -213,16 +293,15 @@ func (s *sharer) apply(ctx context.Context, cmd shareCmd) {
 		pv := s.h.privacy(ctx)
 		s.setBlank(s.h.setSecure(pv.secure, pv.class))
 	}
-	if cmd.ack != 0 && cmd.ack <= s.seq && cmd.ack > s.acked {
-		s.acked = cmd.ack
-		if changed := s.auto.acked(cmd.ack, time.Now(), s.level); changed {
-			s.h.logger.Info("adapting to the link", "level", s.auto.effective(s.level).String(), "ack_delay", s.auto.delay)
-			s.h.record("bandwidth_auto", map[string]any{"level": s.auto.effective(s.level).String(), "ack_delay_ms": s.auto.delay.Milliseconds()})
-		}
+	if cmd.ack != 0 {
+		s.ack(cmd.ack)
 	}
 	if cmd.level != nil && *cmd.level != s.level {
 		s.level = *cmd.level
+		s.mu.Lock()
+		s.setting = s.level
 		s.auto.reset()
+		s.mu.Unlock()
 		s.enc.Reset() // re-send everything at the new quality
 		s.h.refresh(s.src)
 	}
@@ -264,13 +343,13 @@ func (s *sharer) send(w *session.ChannelWriter, c Capture, at time.Time) error {
 	s.h.origin.X, s.h.origin.Y = r.X, r.Y
 	s.h.mu.Unlock()
 	img := c.Image.Sub(r)
-	dirty := make([]screen.Rect, 0, len(c.Dirty))
+	dirty := s.dirty[:0]
 	for _, d := range c.Dirty {
 		if d = d.Intersect(r); !d.Empty() {
 			dirty = append(dirty, screen.Rect{X: d.X - r.X, Y: d.Y - r.Y, W: d.W, H: d.H})
 		}
 	}
-	moves := make([]screen.Move, 0, len(c.Moves))
+	moves := s.moves[:0]
 	for _, m := range c.Moves {
 		src := m.Src.Intersect(r)
 		if src != m.Src {
@@ -281,21 +360,32 @@ func (s *sharer) send(w *session.ChannelWriter, c Capture, at time.Time) error {
 			DstX: m.DstX - r.X, DstY: m.DstY - r.Y,
 		})
 	}
-	level := s.auto.effective(s.level)
-	update, st, err := s.enc.Encode(img, dirty, moves, level)
+	s.dirty, s.moves = dirty, moves
+	update, st, err := s.enc.Encode(img, dirty, moves, s.effective())
 	if err != nil || update == nil {
 		return err
 	}
 	s.churned(st.Pixels, img.W*img.H, at)
+	s.mu.Lock()
 	s.seq++
-	payload := session.AppendScreenFrame(nil, session.ScreenFrame{Seq: s.seq, Captured: at, Update: update})
-	if err := w.WriteFrame(payload); err != nil {
+	seq := s.seq
+	s.mu.Unlock()
+	s.frame = session.AppendScreenFrame(s.frame[:0], session.ScreenFrame{Seq: seq, Captured: at, Update: update})
+	if err := w.WriteFrame(s.frame); err != nil {
 		return err
 	}
+	n := len(s.frame)
+	if cap(s.frame) > 1<<20 {
+		s.frame = nil // do not keep a big one for the small ones
+	}
 	s.lastSent = time.Now()
-	s.auto.sent(s.seq, s.lastSent)
+	s.mu.Lock()
+	if s.acked < seq { // else the ack overtook this
+		s.auto.sent(seq, s.lastSent)
+	}
+	s.mu.Unlock()
 	s.stats.Updates++
-	s.stats.Bytes += int64(len(payload))
+	s.stats.Bytes += int64(n)
 	return nil
 }
 
@@ -332,7 +422,7 @@ func (s *sharer) pointer(ctx context.Context, ps PointerSource) {
 
 // shareRun is a sharer running for the current session.
 type shareRun struct {
-	cmds   chan shareCmd
+	sh     *sharer
 	cancel context.CancelFunc
 	done   chan struct{}
 	stats  ShareStats
@@ -344,14 +434,11 @@ func (h *Host) startSharing(s *session.Conn) *shareRun {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	sr := &shareRun{cmds: make(chan shareCmd, 16), cancel: cancel, done: make(chan struct{})}
 	h.mu.Lock()
 	level := h.cfg.Level
 	h.mu.Unlock()
-	sh := &sharer{h: h, conn: s, src: h.cfg.Source, cmds: sr.cmds, level: level, monitor: h.cfg.Monitor}
-	if sh.monitor < -1 {
-		sh.monitor = -1
-	}
+	sh := newSharer(h, s, h.cfg.Source, level, h.cfg.Monitor)
+	sr := &shareRun{sh: sh, cancel: cancel, done: make(chan struct{})}
 	_ = s.Send(session.Message{Type: session.TypeBandwidth, Level: sh.level.String()})
 	go func() {
 		defer close(sr.done)
@@ -397,10 +484,16 @@ func (sr *shareRun) stop() ShareStats {
 	return sr.stats
 }
 
-// command passes cmd to the sharer unless it has ended.
+// command passes cmd to the sharer unless it has ended. An
+// acknowledgement alone is taken at once, without waking the sharer.
 func (sr *shareRun) command(cmd shareCmd) {
+	if cmd == (shareCmd{ack: cmd.ack}) {
+		sr.sh.ack(cmd.ack)
+		return
+	}
 	select {
-	case sr.cmds <- cmd:
+	case sr.sh.cmds <- cmd:
+		sr.sh.interrupt()
 	case <-sr.done:
 	}
 }
