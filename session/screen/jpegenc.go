@@ -319,6 +319,22 @@ func (j *jpegEnc) bits(q *jpegQuant) int {
 	return n
 }
 
+// quantizeAC sets zz[k], for k from 1 to 63, to the AC coefficient at
+// zigzag position k of blk quantized with inv, and returns the mask of the
+// positions whose value is not zero (bit k for position k).
+func quantizeAC(blk, inv *[64]float32, zz *[64]int32) uint64 {
+	var nz uint64
+	for k := 1; k < 64; k++ {
+		n := zigzag[k]
+		v := int32(round32(blk[n] * inv[n]))
+		zz[k] = v
+		if v != 0 {
+			nz |= 1 << k
+		}
+	}
+	return nz
+}
+
 // valueBits is the number of bits emitValue writes for run and v.
 func valueBits(t *[256]huffCode, run, v int) int {
 	size := bits.Len(uint(max(v, -v)))
@@ -495,6 +511,7 @@ func (j *jpegEnc) scan(q *jpegQuant, sub bool) {
 		}
 	}
 	j.emit(0x7f, 7) // pad the last byte with ones
+	j.flush()
 }
 
 // block codes one block with table t after the previous DC value prev, and
@@ -502,23 +519,21 @@ func (j *jpegEnc) scan(q *jpegQuant, sub bool) {
 func (j *jpegEnc) block(coef []float32, q *jpegQuant, t, prev int) int {
 	dcT, acT := &huffTables[2*t], &huffTables[2*t+1]
 	inv := &q.inv[t]
-	dc := int(round32(coef[0] * inv[0]))
+	blk := (*[64]float32)(coef)
+	dc := int(round32(blk[0] * inv[0]))
 	j.emitValue(dcT, 0, dc-prev)
-	run := 0
-	for _, n := range zigzag[1:] {
-		v := int(round32(coef[n] * inv[n]))
-		if v == 0 {
-			run++
-			continue
-		}
-		for run > 15 {
+	var zz [64]int32
+	last := 0 // zigzag position of the last value coded
+	for nz := quantizeAC(blk, inv, &zz); nz != 0; nz &= nz - 1 {
+		k := bits.TrailingZeros64(nz)
+		run := k - last - 1
+		for ; run > 15; run -= 16 {
 			j.emitCode(acT[0xf0])
-			run -= 16
 		}
-		j.emitValue(acT, run, v)
-		run = 0
+		j.emitValue(acT, run, int(zz[k]))
+		last = k
 	}
-	if run > 0 {
+	if last < 63 {
 		j.emitCode(acT[0])
 	}
 	return dc
@@ -526,33 +541,50 @@ func (j *jpegEnc) block(coef []float32, q *jpegQuant, t, prev int) int {
 
 // emitValue emits the code for (run, size of v) and the bits of v.
 func (j *jpegEnc) emitValue(t *[256]huffCode, run, v int) {
-	a, bits := v, v
+	a := v
 	if v < 0 {
-		a, bits = -v, v-1
+		a, v = -v, v-1
 	}
-	n := 0
-	for a > 0 {
-		n++
-		a >>= 1
-	}
-	j.emitCode(t[run<<4|n])
-	if n > 0 {
-		j.emit(uint32(bits)&(1<<n-1), uint(n))
-	}
+	n := uint(bits.Len(uint(a)))
+	c := t[run<<4|int(n)]
+	j.emit(uint32(c.bits)<<n|uint32(v)&(1<<n-1), uint(c.n)+n)
 }
 
 func (j *jpegEnc) emitCode(c huffCode) { j.emit(uint32(c.bits), uint(c.n)) }
 
-// emit appends the n low bits of bits, stuffing a zero after every 0xff.
+// emit appends the n low bits of bits (n at most 32), stuffing a zero
+// after every 0xff. Whole 32-bit words go out at once; flush writes what is
+// left.
 func (j *jpegEnc) emit(bits uint32, n uint) {
 	j.acc = j.acc<<n | uint64(bits)
-	j.nacc += n
-	for j.nacc >= 8 {
-		b := byte(j.acc >> (j.nacc - 8))
+	if j.nacc += n; j.nacc < 32 {
+		return
+	}
+	j.nacc -= 32
+	w := uint32(j.acc >> j.nacc)
+	// A byte is 0xff where adding 1 carries out of it: test all four at
+	// once (the classic has-zero-byte test on the complement).
+	if x := ^w; (x-0x01010101)&^x&0x80808080 == 0 {
+		j.out = binary.BigEndian.AppendUint32(j.out, w)
+		return
+	}
+	for s := 24; s >= 0; s -= 8 {
+		b := byte(w >> s)
 		j.out = append(j.out, b)
 		if b == 0xff {
 			j.out = append(j.out, 0)
 		}
+	}
+}
+
+// flush writes the whole bytes still in the accumulator.
+func (j *jpegEnc) flush() {
+	for j.nacc >= 8 {
 		j.nacc -= 8
+		b := byte(j.acc >> j.nacc)
+		j.out = append(j.out, b)
+		if b == 0xff {
+			j.out = append(j.out, 0)
+		}
 	}
 }
