@@ -17,6 +17,9 @@
 #   --direct          viewer connects to the host directly, without the UDP
 #                     relay that counts QUIC bytes on the wire
 #   --keep            keep the logs (they are kept anyway when a run fails)
+#   --perf            record the server process with `perf record -g` during
+#                     the workload, into RUNDIR/perf.data, timestamps in Unix
+#                     time like phases.log (implies --keep)
 #
 # Every process it starts is stopped by PID on exit, also on error, SIGINT
 # or SIGTERM. Everything listens on 127.0.0.1 or on Xvfb's local sockets.
@@ -25,9 +28,9 @@ export LC_ALL=C
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 say() { echo "run.sh: $*" >&2; }
-usage() { sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-WITH_VNC=0 VNC_ONLY=0 DIRECT=0 KEEP=0 LEVELS=low,medium,high,full
+WITH_VNC=0 VNC_ONLY=0 DIRECT=0 KEEP=0 PERF=0 LEVELS=low,medium,high,full
 while (($#)); do
   case $1 in
     --with-vnc) WITH_VNC=1 ;;
@@ -36,6 +39,7 @@ while (($#)); do
     --levels=*) LEVELS=${1#*=} ;;
     --direct) DIRECT=1 ;;
     --keep) KEEP=1 ;;
+    --perf) PERF=1 KEEP=1 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -146,6 +150,16 @@ ticks() { # PID: utime+stime in clock ticks, all threads; -1 if gone
   read -r -a f <<<"$s"
   echo $((f[11] + f[12]))
 }
+ctxsw() { # PID: voluntary + involuntary context switches, all threads alive now; -1 if gone
+  local n=0 f k v
+  [[ -d /proc/$1/task ]] || { echo -1; return 0; }
+  for f in /proc/"$1"/task/*/status; do
+    while read -r k v; do
+      [[ $k == voluntary_ctxt_switches: || $k == nonvoluntary_ctxt_switches: ]] && n=$((n + v))
+    done <"$f" 2>/dev/null
+  done
+  echo "$n"
+}
 udp_rcvbuf_errors() {
   awk '/^Udp:/ { if (++n == 1) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i } else { print (c ? $c : -1); exit } }' /proc/net/snmp
 }
@@ -155,7 +169,10 @@ snap() { # DIR WHEN ROLE=PID...: append CPU ticks of each process to DIR/meta
   {
     now_ms
     echo "t_$when=$REPLY"
-    for kv in "$@"; do echo "cpu_${kv%%=*}_$when=$(ticks "${kv#*=}")"; done
+    for kv in "$@"; do
+      echo "cpu_${kv%%=*}_$when=$(ticks "${kv#*=}")"
+      echo "csw_${kv%%=*}_$when=$(ctxsw "${kv#*=}")"
+    done
     echo "udp_rcvbuf_errors_$when=$(udp_rcvbuf_errors)"
     read -r la _ </proc/loadavg
     echo "load_$when=$la"
@@ -170,6 +187,23 @@ start_sampler() {
   "$REPORT" cpusample -interval 50ms -log "$dir/cpu.log" "$@" </dev/null 2>"$dir/cpusample.err" &
   SPID=$!
   PIDS+=("$SPID")
+}
+
+# start_perf DIR PID: with --perf, perf record of PID into DIR/perf.data;
+# sets PERFPID (empty without --perf).
+start_perf() {
+  PERFPID=""
+  ((PERF)) || return 0
+  perf record -q -k realtime -F 999 -g -p "$2" -o "$1/perf.data" </dev/null >"$1/perf.out" 2>&1 &
+  PERFPID=$!
+  PIDS+=("$PERFPID")
+  sleep 0.2
+}
+stop_perf() { # perf writes its file on SIGINT
+  [[ -n $PERFPID ]] || return 0
+  kill -INT "$PERFPID" 2>/dev/null || true
+  wait_exit "$PERFPID" 10 || true
+  stop_pid "$PERFPID"
 }
 
 run_workload() { # DIR DISPLAY
@@ -275,9 +309,11 @@ run_gethelp() { # LEVEL
   local -a procs=(server="$hpid" viewer="$vpid" xvfb="$xpid")
   say "$label: workload on :$d"
   start_sampler "$dir" "${procs[@]}"
+  start_perf "$dir" "${procs[0]#*=}"
   snap "$dir" start "${procs[@]}"
   run_workload "$dir" "$d"
   snap "$dir" end "${procs[@]}"
+  stop_perf
   run_probes "$dir" "$d"
   snap "$dir" last "${procs[@]}"
   stop_pid "$SPID"
@@ -338,9 +374,11 @@ run_vnc() { # LABEL DESCRIPTION VNCVIEWER-OPTION...
   local -a procs=(server="$spid" viewer="$cpid" xvfb="$xpid")
   say "$label: workload on :$d"
   start_sampler "$dir" "${procs[@]}"
+  start_perf "$dir" "${procs[0]#*=}"
   snap "$dir" start "${procs[@]}"
   run_workload "$dir" "$d"
   snap "$dir" end "${procs[@]}"
+  stop_perf
   run_probes "$dir" "$d"
   snap "$dir" last "${procs[@]}"
   stop_pid "$SPID"
@@ -360,6 +398,7 @@ peer=()
 ((WITH_VNC)) && peer=(--peer)
 bash "$SHARED/bench/setup.sh" "${peer[@]}" >&2 || die "setup.sh failed: run it as root, or: sudo bash $SHARED/bench/setup.sh ${peer[*]}"
 for t in Xvfb xdpyinfo xsetroot go git; do command -v "$t" >/dev/null || die "$t is missing"; done
+((PERF)) && { command -v perf >/dev/null || die "perf is missing (--perf)"; }
 if ((WITH_VNC)); then
   for t in x11vnc vncviewer; do command -v "$t" >/dev/null || die "$t is missing"; done
 fi
