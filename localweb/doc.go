@@ -34,7 +34,11 @@
 //     it with the cookie.
 //   - Only three assets are served, at fixed paths: index.html at /,
 //     app.js and style.css. The page needs no more, and nothing else in
-//     Options.Assets can leak.
+//     Options.Assets can leak. With them, at /localweb.js, localweb's own
+//     script (localweb.js, embedded here): what both windows' pages do
+//     the same way (the WebSocket's address, uploads, the chat transcript,
+//     the list of file transfers), loaded by their index.html before
+//     app.js, from the page's own origin like the rest.
 //   - With Options.Uploads the page may upload files, since a browser
 //     never tells a page where a chosen file is: POST /upload?name=NAME
 //     with the token like any request, its Origin the page's own and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +18,12 @@ import (
 	"time"
 )
 
+// pageScript is localweb.js, served at /localweb.js to every page: what both
+// windows' pages do the same way (see the file).
+//
+//go:embed localweb.js
+var pageScript []byte
+
 // ErrNotLoopback is returned by New when Options.Addr is not a loopback
 // address: the page is never served to the network.
 var ErrNotLoopback = errors.New("localweb: the UI listens on loopback addresses only")
@@ -27,7 +34,8 @@ type Options struct {
 	// host must be a loopback IP address (127.0.0.0/8 or ::1).
 	Addr string
 	// Assets holds the page: index.html (served at /), app.js and
-	// style.css, at its root. Never nil.
+	// style.css, at its root. Never nil. index.html may load localweb's
+	// own script, /localweb.js, before app.js.
 	Assets fs.FS
 	// Name names the token cookie, gethelp_NAME_PORT; "" means "page".
 	Name string
@@ -221,6 +229,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.asset(w, r, "app.js", "text/javascript; charset=utf-8")
 	case "/style.css":
 		s.asset(w, r, "style.css", "text/css; charset=utf-8")
+	case "/localweb.js":
+		s.script(w, r)
 	case "/ws":
 		s.servePage(w, r)
 	case "/upload":
@@ -230,9 +240,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// asset answers a GET or HEAD with the file name of Options.Assets.
 func (s *Server) asset(w http.ResponseWriter, r *http.Request, name, ctype string) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+	if !getOrHead(w, r) {
 		return
 	}
 	b, err := fs.ReadFile(s.opts.Assets, name)
@@ -242,6 +252,25 @@ func (s *Server) asset(w http.ResponseWriter, r *http.Request, name, ctype strin
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Write(b)
+}
+
+// script answers a GET or HEAD with localweb.js.
+func (s *Server) script(w http.ResponseWriter, r *http.Request) {
+	if !getOrHead(w, r) {
+		return
+	}
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Write(pageScript)
+}
+
+// getOrHead answers 405 to a request that is neither GET nor HEAD, and
+// reports whether it is one.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return false
+	}
+	return true
 }
 
 // Authorize reports whether r may be served: its Host header names this

@@ -222,6 +222,9 @@ func TestToken(t *testing.T) {
 		{name: "foreign host name with cookie", path: "/", host: "attacker.example", cookie: cookie, want: 403},
 		{name: "token in URL", path: "/style.css?t=" + token, want: 200, ctype: "text/css; charset=utf-8"},
 		{name: "cookie", path: "/app.js", cookie: cookie, want: 200, ctype: "text/javascript; charset=utf-8"},
+		{name: "localweb's script", path: "/localweb.js", cookie: cookie, want: 200, ctype: "text/javascript; charset=utf-8"},
+		{name: "localweb's script without token", path: "/localweb.js", want: 403},
+		{name: "POST to localweb's script", method: "POST", path: "/localweb.js", cookie: cookie, want: 405},
 		{name: "localhost", path: "/?t=" + token, host: "localhost", want: 200, ctype: "text/html; charset=utf-8"},
 		{name: "other loopback", path: "/?t=" + token, host: "127.1.2.3:99", want: 200, ctype: "text/html; charset=utf-8"},
 		{name: "HEAD", method: "HEAD", path: "/", cookie: cookie, want: 200, ctype: "text/html; charset=utf-8"},
@@ -295,6 +298,25 @@ func TestToken(t *testing.T) {
 	}
 	if _, err := http.Get(s.URL()); err == nil {
 		t.Fatal("the server still answers after Close")
+	}
+}
+
+// TestScript checks that every page gets localweb's own script, whatever
+// its assets hold.
+func TestScript(t *testing.T) {
+	s := start(t, localweb.Options{})
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + u.Host + "/localweb.js?" + u.RawQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "window.localweb = ") {
+		t.Fatalf("GET /localweb.js: %s, %d bytes", resp.Status, len(body))
 	}
 }
 

@@ -18,8 +18,10 @@
 //     name this machine (DNS rebinding), a strict Content-Security-Policy,
 //     and an Origin check on the WebSocket. The password is sent only
 //     over that WebSocket, in the first message, and never logged.
-//   - Assets are plain HTML, CSS and JavaScript embedded with go:embed; the
-//     page loads nothing from anywhere else.
+//   - Assets are plain HTML, CSS and JavaScript embedded with go:embed,
+//     with localweb's script (/localweb.js) for what both windows do the
+//     same way (the chat, the list of transfers, uploads); the page loads
+//     nothing from anywhere else.
 //   - One WebSocket (/ws) per page, JSON text messages only. Server to
 //     page: a "hello" first (host name, password, invitation id, expiry,
 //     addresses, starting bandwidth level), then the host's events as they

@@ -14,8 +14,10 @@
 //     the port, 403 for anything else and for a Host header that does not
 //     name this machine (DNS rebinding), a strict Content-Security-Policy,
 //     and an Origin check on the WebSocket.
-//   - Assets are plain HTML, CSS and JavaScript embedded with go:embed; the
-//     page loads nothing from anywhere else.
+//   - Assets are plain HTML, CSS and JavaScript embedded with go:embed,
+//     with localweb's script (/localweb.js) for what both windows do the
+//     same way (the chat, the list of transfers, uploads); the page loads
+//     nothing from anywhere else.
 //   - One WebSocket (/ws) per page. Server to page: text messages are JSON:
 //     a "hello" (side, host name, wire version) first, then the viewer's
 //     events as they marshal (frame events excepted), a "stats" message

@@ -31,21 +31,31 @@
     request: null,  // the unanswered request for control: {helper, admin}
     hidden: false,  // a secure prompt hides the screen from the helper
     home: '',       // the person's home folder, shown as ~
-    // Files, by offer ID (or 'u:' + upload ID while being copied in):
-    // {id, name, size, sha256, dir: 'in' or 'out', state, done, total, path, reason, upload}.
-    // state: offer, accepted, declined, uploading, preparing, waiting, moving, done, failed.
+    // Files, by offer ID: see localweb.transfers.
     transfers: new Map(),
     granting: '',   // what the last grant or revoke was about: control, or another capability
   };
   window.gethelp = st;
+  const sizeText = localweb.sizeText;
+  const chat = localweb.chat(transcript);
+  const files = localweb.transfers(st.transfers, {
+    inbound: 'from_helper',
+    send: sendCommand,
+    changed: showTransfers,
+    offerList: $('offers'),
+    transferList: $('transfers'),
+    from: (t) => t.from || st.helper,
+    hint: 'Accept only a file you expect. It is saved, not opened.',
+    size: (t) => (t.dir === 'in' ? 'from ' : 'to ') + (t.from || st.helper || 'your helper') + ' · ' + sizeText(t.size || t.total || 0),
+    status: statusText,
+    home: () => st.home,
+    sendFailed: (t, message) => addLog(t.name + ' was not sent: ' + message.replace(/\.$/, '') + '.', 'warn'),
+  });
 
   // ---- WebSocket ----
 
   function connect() {
-    const t = new URLSearchParams(location.search).get('t');
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws' +
-      (t ? '?t=' + encodeURIComponent(t) : '');
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(localweb.wsURL());
     st.ws = ws;
     ws.onopen = () => { st.retry = 0; $('link').hidden = true; };
     ws.onmessage = (ev) => {
@@ -114,7 +124,7 @@
         showTransfers();
         break;
       case 'chat':
-        addChat(m);
+        chat.add(m, st.helper || 'Helper');
         break;
       case 'bandwidth':
         if (m.level in LEVELS) bandwidth.value = m.level;
@@ -189,10 +199,8 @@
         onFileOffer(m);
         break;
       case 'file_queued':
-        onFileQueued(m);
-        break;
       case 'file_progress':
-        onFileProgress(m);
+        files.event(m);
         break;
       case 'file_received':
       case 'file_sent':
@@ -205,7 +213,8 @@
         st.caps = [];
         st.hidden = false;
         closeRequest();
-        endOffers();
+        files.end();
+        showTransfers();
         let reason = m.reason || 'disconnected';
         if (st.hostName && reason === st.hostName + ' ended the session') reason = 'you ended the session';
         setEnded('The session ended', cap(reason) + '.', 'ended');
@@ -222,11 +231,11 @@
         break;
       case 'error': {
         if (m.command === 'chat') {
-          note('Your message was not sent: ' + m.message + '.', true);
+          chat.note('Your message was not sent: ' + m.message + '.', true);
           break;
         }
         if (m.command === 'send_file' && m.upload) {
-          uploadFailed(m.upload, m.message);
+          files.uploadFailed(m.upload, m.message);
           break;
         }
         const other = st.granting && st.granting !== 'control';
@@ -334,7 +343,7 @@
     $('chat-send').disabled = !connected;
     input.placeholder = connected ? 'Type a message…' : (status === 'waiting' ? 'Not connected yet' : 'The session has ended');
     $('chat-title').textContent = st.helper ? 'Chat with ' + st.helper : 'Chat with your helper';
-    const offers = [...st.transfers.values()].filter((t) => t.state === 'offer');
+    const offers = files.offers();
     document.title = 'gethelp · ' + (st.request ? st.request.helper + ' asks to control your computer'
       : offers.length ? (offers[0].from || st.helper) + ' wants to send you ' + (offers.length === 1 ? offers[0].name : offers.length + ' files')
         : $('title').textContent);
@@ -476,94 +485,24 @@
     });
   }
 
-  function sizeText(n) {
-    if (n < 1000) return n + (n === 1 ? ' byte' : ' bytes');
-    const units = ['KB', 'MB', 'GB', 'TB'];
-    let v = n / 1000, i = 0;
-    while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-    return (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ' + units[i];
-  }
-
-  // homePath shows a path under the home folder as ~/…
-  function homePath(p) {
-    if (st.home && p && p.startsWith(st.home + '/')) return '~' + p.slice(st.home.length);
-    return p || '';
-  }
-
-  // pathNode shows a path as homePath does, breakable after each slash.
-  function pathNode(p) {
-    const span = document.createElement('span');
-    span.className = 'path';
-    homePath(p).split('/').forEach((part, i, all) => {
-      span.append(part + (i < all.length - 1 ? '/' : ''));
-      if (i < all.length - 1) span.appendChild(document.createElement('wbr'));
-    });
-    return span;
-  }
-
-  function transfer(id, dir) {
-    let t = st.transfers.get(id);
-    if (!t) {
-      t = { id: id, name: '', size: 0, dir: dir, state: 'waiting', done: 0, total: 0 };
-      st.transfers.set(id, t);
-    }
-    return t;
-  }
-
-  // freshTransfer starts the transfer id anew, at the top of the list (the
-  // same file sent again has the same id).
-  function freshTransfer(id, dir) {
-    st.transfers.delete(id);
-    return transfer(id, dir);
-  }
-
   function onFileOffer(m) {
-    const t = freshTransfer(m.id, 'in');
-    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, done: 0, sha256: m.sha256 || '',
-      from: m.helper || st.helper, state: 'offer', shown: Date.now(), reason: '', path: '' });
-    addLog(t.from + ' offered you ' + t.name + ' (' + sizeText(t.size) + ').', '', m.time);
-    showTransfers();
-  }
-
-  function onFileQueued(m) {
-    st.transfers.delete('u:' + m.upload);
-    const t = freshTransfer(m.id, 'out');
-    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, upload: m.upload, state: 'waiting' });
-    showTransfers();
-  }
-
-  function onFileProgress(m) {
-    const t = transfer(m.id, m.direction === 'from_helper' ? 'in' : 'out');
-    t.name = m.name || t.name;
-    t.total = m.total || t.total || 0;
-    t.size = t.size || t.total;
-    t.done = m.done || 0;
-    t.state = t.dir === 'out' && !t.done ? 'waiting' : 'moving';
-    t.reason = '';
-    showTransfers();
+    const t = files.event(m);
+    addLog((t.from || st.helper) + ' offered you ' + t.name + ' (' + sizeText(t.size) + ').', '', m.time);
   }
 
   function onFileDone(m) {
-    const t = transfer(m.id, m.type === 'file_received' ? 'in' : 'out');
-    t.name = m.name || t.name;
-    t.size = m.size || t.size;
-    t.done = t.total = t.size;
-    t.state = 'done';
-    t.path = m.path || '';
+    const t = files.event(m);
     if (m.type === 'file_received') {
-      addLog('You received ' + t.name + ' from ' + (t.from || st.helper) + ': saved to ' + homePath(t.path) + '.', '', m.time);
+      addLog('You received ' + t.name + ' from ' + (t.from || st.helper) + ': saved to ' + localweb.homePath(t.path, st.home) + '.', '', m.time);
     } else {
       addLog(st.helper + ' received ' + t.name + ' (' + sizeText(t.size) + ').', '', m.time);
     }
-    showTransfers();
   }
 
   function onFileFailed(m) {
-    const t = transfer(m.id, m.direction === 'from_helper' ? 'in' : 'out');
-    t.name = m.name || t.name;
-    t.reason = m.reason || 'it failed';
-    const wasOffer = t.state === 'offer';
-    t.state = m.reason === 'declined' ? 'declined' : 'failed';
+    const was = st.transfers.get(m.id);
+    const wasOffer = !!was && was.state === 'offer';
+    const t = files.event(m);
     const who = t.from || st.helper || 'your helper';
     let text;
     if (t.dir === 'in') {
@@ -573,32 +512,7 @@
       text = m.reason === 'declined' ? cap(who) + ' declined ' + t.name + '.' : t.name + ' was not sent: ' + t.reason + '.';
     }
     addLog(text, m.reason === 'declined' ? '' : 'warn', m.time);
-    showTransfers();
   }
-
-  // endOffers withdraws the offers left when the session ends.
-  function endOffers() {
-    for (const t of st.transfers.values()) {
-      if (['offer', 'accepted', 'waiting', 'uploading', 'preparing', 'moving'].includes(t.state)) {
-        t.state = 'failed';
-        t.reason = 'the session ended';
-      }
-    }
-    showTransfers();
-  }
-
-  function answerOffer(id, accept) {
-    const t = st.transfers.get(id);
-    if (!t || t.state !== 'offer') return;
-    if (!sendCommand({ type: accept ? 'accept_file' : 'decline_file', id: id })) return;
-    t.state = accept ? 'accepted' : 'declined';
-    if (!accept) t.reason = 'declined';
-    showTransfers();
-  }
-
-  // Accept stays disabled this long after an offer appears, as Allow does.
-  const ACCEPT_DELAY = 1000;
-  let acceptTimer = 0;
 
   function statusText(t) {
     const who = t.from || st.helper || 'your helper';
@@ -617,97 +531,9 @@
   }
 
   // showTransfers draws the offers waiting for an answer and the list of
-  // transfers, newest first.
+  // transfers, newest first, and the state that depends on them.
   function showTransfers() {
-    const offers = $('offers'), list = $('transfers');
-    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : '';
-    offers.textContent = '';
-    list.textContent = '';
-    let wait = 0;
-    const all = [...st.transfers.values()].reverse();
-    for (const t of all) {
-      if (t.state === 'offer') {
-        const li = document.createElement('li');
-        li.className = 'offer';
-        li.dataset.id = t.id;
-        const words = document.createElement('div');
-        words.className = 'offer-words';
-        const head = document.createElement('strong');
-        head.textContent = (t.from || st.helper) + ' wants to send you ' + t.name + ' (' + sizeText(t.size) + ').';
-        const sha = document.createElement('span');
-        sha.className = 'sha mono';
-        sha.textContent = 'SHA-256 ' + t.sha256;
-        sha.title = 'The file’s fingerprint: it is checked when the file arrives';
-        const hint = document.createElement('span');
-        hint.className = 'offer-hint';
-        hint.textContent = 'Accept only a file you expect. It is saved, not opened.';
-        words.append(head, hint, sha);
-        const buttons = document.createElement('div');
-        buttons.className = 'offer-buttons';
-        const accept = document.createElement('button');
-        accept.type = 'button';
-        accept.className = 'btn primary accept';
-        accept.textContent = 'Accept';
-        accept.dataset.key = 'accept:' + t.id;
-        const left = ACCEPT_DELAY - (Date.now() - (t.shown || 0));
-        accept.disabled = left > 0;
-        if (left > 0) wait = Math.max(wait, left);
-        accept.addEventListener('click', () => answerOffer(t.id, true));
-        const decline = document.createElement('button');
-        decline.type = 'button';
-        decline.className = 'btn decline';
-        decline.textContent = 'Decline';
-        decline.dataset.key = 'decline:' + t.id;
-        decline.addEventListener('click', () => answerOffer(t.id, false));
-        buttons.append(accept, decline);
-        li.append(words, buttons);
-        offers.appendChild(li);
-        continue;
-      }
-      const li = document.createElement('li');
-      li.className = 'transfer ' + t.dir + ' ' + t.state;
-      li.dataset.id = t.id;
-      const icon = document.createElement('span');
-      icon.className = 'dir';
-      icon.setAttribute('aria-hidden', 'true');
-      icon.textContent = t.dir === 'in' ? '↓' : '↑';
-      const main = document.createElement('div');
-      main.className = 't-main';
-      const line = document.createElement('div');
-      line.className = 't-line';
-      const name = document.createElement('span');
-      name.className = 't-name';
-      name.textContent = t.name;
-      name.title = t.name;
-      const size = document.createElement('span');
-      size.className = 't-size';
-      size.textContent = (t.dir === 'in' ? 'from ' : 'to ') + (t.from || st.helper || 'your helper') + ' · ' + sizeText(t.size || t.total || 0);
-      line.append(name, size);
-      main.appendChild(line);
-      if (['uploading', 'preparing', 'moving', 'waiting', 'accepted'].includes(t.state)) {
-        const bar = document.createElement('progress');
-        bar.max = 100;
-        if (t.state === 'moving' || t.state === 'uploading') bar.value = t.total ? Math.floor(100 * t.done / t.total) : 0;
-        bar.setAttribute('aria-label', t.name);
-        main.appendChild(bar);
-      }
-      const status = document.createElement('div');
-      status.className = 't-status';
-      status.textContent = statusText(t);
-      if (t.state === 'done' && t.dir === 'in') {
-        status.appendChild(pathNode(t.path));
-        status.title = t.path;
-      }
-      main.appendChild(status);
-      li.append(icon, main);
-      list.appendChild(li);
-    }
-    clearTimeout(acceptTimer);
-    if (wait > 0) acceptTimer = setTimeout(showTransfers, wait + 20);
-    if (focused) {
-      const el = document.querySelector('[data-key="' + focused + '"]');
-      if (el) el.focus();
-    }
+    files.draw();
     setStatus(st.status);
   }
 
@@ -717,68 +543,8 @@
   $('file-input').addEventListener('change', async (e) => {
     const chosen = [...e.target.files];
     e.target.value = '';
-    for (const f of chosen) await sendFile(f);
+    for (const f of chosen) await files.send(f);
   });
-
-  let uploads = 0;
-
-  // sendFile copies the file to gethelp on this computer (the browser does
-  // not tell the page where it is), then has it sent.
-  async function sendFile(file) {
-    const key = 'u:' + (++uploads) + ':local';
-    const t = transfer(key, 'out');
-    Object.assign(t, { name: file.name, size: file.size, total: file.size, state: 'uploading' });
-    showTransfers();
-    let r;
-    try {
-      r = await upload(file, (done, total) => {
-        t.done = done;
-        t.total = total;
-        showTransfers();
-      });
-    } catch (err) {
-      t.state = 'failed';
-      t.reason = err.message;
-      addLog(file.name + ' was not sent: ' + err.message.replace(/\.$/, '') + '.', 'warn');
-      showTransfers();
-      return;
-    }
-    st.transfers.delete(key);
-    const t2 = transfer('u:' + r.upload, 'out');
-    Object.assign(t2, { name: r.name, size: r.size, total: r.size, done: 0, state: 'preparing', upload: r.upload });
-    showTransfers();
-    if (!sendCommand({ type: 'send_file', upload: r.upload })) uploadFailed(r.upload, 'gethelp on this computer did not answer');
-  }
-
-  function uploadFailed(id, message) {
-    let t = st.transfers.get('u:' + id);
-    if (!t) t = [...st.transfers.values()].find((x) => x.upload === id);
-    if (!t) return;
-    t.state = 'failed';
-    t.reason = message;
-    addLog(t.name + ' was not sent: ' + message.replace(/\.$/, '') + '.', 'warn');
-    showTransfers();
-  }
-
-  // upload POSTs file to /upload, telling onProgress how far it got, and
-  // returns the server's answer: {upload, name, size}.
-  function upload(file, onProgress) {
-    return new Promise((resolve, reject) => {
-      const t = new URLSearchParams(location.search).get('t');
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', '/upload?name=' + encodeURIComponent(file.name) + (t ? '&t=' + encodeURIComponent(t) : ''));
-      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-      xhr.responseType = 'json';
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
-      xhr.onload = () => {
-        const r = xhr.response || {};
-        if (xhr.status === 200 && r.upload) resolve(r);
-        else reject(new Error(r.error || 'gethelp refused the file (' + xhr.status + ')'));
-      };
-      xhr.onerror = () => reject(new Error('the file could not be read, or gethelp on this computer did not answer'));
-      xhr.send(file);
-    });
-  }
 
   // ---- Activity log ----
 
@@ -797,45 +563,7 @@
 
   // ---- Chat ----
 
-  function emptyNote() {
-    const li = document.createElement('li');
-    li.className = 'empty';
-    li.textContent = 'Messages you and your helper write appear here.';
-    transcript.appendChild(li);
-  }
-
-  function append(li) {
-    const empty = transcript.querySelector('.empty');
-    if (empty) empty.remove();
-    const atEnd = transcript.scrollTop + transcript.clientHeight >= transcript.scrollHeight - 8;
-    transcript.appendChild(li);
-    if (atEnd || li.classList.contains('self')) transcript.scrollTop = transcript.scrollHeight;
-  }
-
-  function addChat(m) {
-    const li = document.createElement('li');
-    li.className = m.self ? 'self' : 'peer';
-    const head = document.createElement('div');
-    const name = document.createElement('span');
-    name.className = 'who';
-    name.textContent = m.self ? 'You' : (m.from || st.helper || 'Helper');
-    const time = document.createElement('time');
-    time.dateTime = m.time || '';
-    time.textContent = clock(m.time ? new Date(m.time) : new Date());
-    head.append(name, time);
-    const text = document.createElement('div');
-    text.className = 'text';
-    text.textContent = m.text;
-    li.append(head, text);
-    append(li);
-  }
-
-  function note(text, isError) {
-    const li = document.createElement('li');
-    li.className = 'note' + (isError ? ' error' : '');
-    li.textContent = text;
-    append(li);
-  }
+  function emptyNote() { chat.empty('Messages you and your helper write appear here.'); }
 
   $('chat-form').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -41,22 +41,31 @@
     inputSent: 0,        // input commands sent (tests read it)
     inputError: false,   // an input error was shown since control began
     home: '',            // this computer's home folder, shown as ~
-    // Files, by offer ID (or 'u:' + upload ID while being copied in):
-    // {id, name, size, sha256, dir: 'in' or 'out', state, done, total, path, reason, upload}.
-    // state: offer, accepted, declined, uploading, preparing, waiting, moving, done, failed.
+    // Files, by offer ID: see localweb.transfers.
     transfers: new Map(),
     clipText: '',        // what the person copied last, while the clipboard is shared
   };
   // Tests read the last drawn update here.
   window.gethelp = st;
+  const sizeText = localweb.sizeText;
+  const chat = localweb.chat(transcript);
+  const files = localweb.transfers(st.transfers, {
+    inbound: 'from_host',
+    send: sendCommand,
+    changed: showFiles,
+    offerList: $('offers'),
+    transferList: $('transfers'),
+    from: who,
+    hint: 'It is saved, not opened.',
+    status: statusText,
+    small: true,
+    home: () => st.home,
+  });
 
   // ---- WebSocket ----
 
   function connect() {
-    const t = new URLSearchParams(location.search).get('t');
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws' +
-      (t ? '?t=' + encodeURIComponent(t) : '');
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(localweb.wsURL());
     ws.binaryType = 'arraybuffer';
     st.ws = ws;
     ws.onopen = () => { st.retry = 0; setLink(''); };
@@ -114,7 +123,7 @@
         if (m.rtt_ms) st.rtt = m.rtt_ms;
         break;
       case 'chat':
-        addChat(m);
+        chat.add(m, who());
         break;
       case 'bandwidth':
         if (m.level in LEVELS) bandwidth.value = m.level;
@@ -177,20 +186,12 @@
         showClip();
         break;
       case 'file_offer':
-        onFileOffer(m);
-        break;
       case 'file_queued':
-        onFileQueued(m);
-        break;
       case 'file_progress':
-        onFileProgress(m);
-        break;
       case 'file_received':
       case 'file_sent':
-        onFileDone(m);
-        break;
       case 'file_failed':
-        onFileFailed(m);
+        files.event(m);
         break;
       case 'stats':
         showStats(m);
@@ -201,7 +202,7 @@
           st.inputError = true;
         }
         if (m.command === 'send_file' && m.upload) {
-          uploadFailed(m.upload, m.message);
+          files.uploadFailed(m.upload, m.message);
           break;
         }
         if (m.command === 'clipboard') {
@@ -212,7 +213,7 @@
         break;
       case 'disconnected':
         st.ended = true;
-        endTransfers();
+        files.end();
         setControl('none', [], '');
         showEnded(m.reason || 'the session ended');
         showPrivacy();
@@ -267,50 +268,9 @@
 
   // ---- Chat ----
 
-  function timeText(iso) {
-    const d = iso ? new Date(iso) : new Date();
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  }
+  function emptyNote() { chat.empty('Messages you and ' + who() + ' write appear here.'); }
 
-  function emptyNote() {
-    const li = document.createElement('li');
-    li.className = 'empty';
-    li.textContent = 'Messages you and ' + who() + ' write appear here.';
-    transcript.appendChild(li);
-  }
-
-  function append(li) {
-    const empty = transcript.querySelector('.empty');
-    if (empty) empty.remove();
-    const atEnd = transcript.scrollTop + transcript.clientHeight >= transcript.scrollHeight - 8;
-    transcript.appendChild(li);
-    if (atEnd || li.classList.contains('self')) transcript.scrollTop = transcript.scrollHeight;
-  }
-
-  function addChat(m) {
-    const li = document.createElement('li');
-    li.className = m.self ? 'self' : 'peer';
-    const head = document.createElement('div');
-    const name = document.createElement('span');
-    name.className = 'who';
-    name.textContent = m.self ? 'You' : (m.from || who());
-    const time = document.createElement('time');
-    time.dateTime = m.time || '';
-    time.textContent = timeText(m.time);
-    head.append(name, time);
-    const text = document.createElement('div');
-    text.className = 'text';
-    text.textContent = m.text;
-    li.append(head, text);
-    append(li);
-  }
-
-  function note(text, isError) {
-    const li = document.createElement('li');
-    li.className = 'note' + (isError ? ' error' : '');
-    li.textContent = text;
-    append(li);
-  }
+  function note(text, isError) { chat.note(text, isError); }
 
   $('chat-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -673,10 +633,10 @@
   // showShare shows what the person lets the helper do with files and the
   // clipboard.
   function showShare() {
-    const files = has('files');
+    const allowed = has('files');
     const btn = $('send-file');
-    btn.disabled = !files || !st.host;
-    const tip = st.ended ? 'The session has ended' : files ? 'Send a file to ' + who() + ' (they accept or decline it)'
+    btn.disabled = !allowed || !st.host;
+    const tip = st.ended ? 'The session has ended' : allowed ? 'Send a file to ' + who() + ' (they accept or decline it)'
       : who() + ' has not allowed files';
     btn.title = tip;
     $('send-file-wrap').title = tip; // a disabled button shows no tooltip in every browser
@@ -790,109 +750,6 @@
     return true;
   }
 
-  function sizeText(n) {
-    if (n < 1000) return n + (n === 1 ? ' byte' : ' bytes');
-    const units = ['KB', 'MB', 'GB', 'TB'];
-    let v = n / 1000, i = 0;
-    while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-    return (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ' + units[i];
-  }
-
-  // pathNode shows a path, under the home folder as ~/…, breakable after
-  // each slash.
-  function pathNode(p) {
-    if (st.home && p && p.startsWith(st.home + '/')) p = '~' + p.slice(st.home.length);
-    const span = document.createElement('span');
-    span.className = 'path';
-    (p || '').split('/').forEach((part, i, all) => {
-      span.append(part + (i < all.length - 1 ? '/' : ''));
-      if (i < all.length - 1) span.appendChild(document.createElement('wbr'));
-    });
-    return span;
-  }
-
-  function transfer(id, dir) {
-    let t = st.transfers.get(id);
-    if (!t) {
-      t = { id: id, name: '', size: 0, dir: dir, state: 'waiting', done: 0, total: 0 };
-      st.transfers.set(id, t);
-    }
-    return t;
-  }
-
-  // freshTransfer starts the transfer id anew, at the top of the list (the
-  // same file sent again has the same id).
-  function freshTransfer(id, dir) {
-    st.transfers.delete(id);
-    return transfer(id, dir);
-  }
-
-  function onFileOffer(m) {
-    const t = freshTransfer(m.id, 'in');
-    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, sha256: m.sha256 || '',
-      state: 'offer', shown: Date.now() });
-    showFiles();
-  }
-
-  function onFileQueued(m) {
-    st.transfers.delete('u:' + m.upload);
-    const t = freshTransfer(m.id, 'out');
-    Object.assign(t, { name: m.name, size: m.size || 0, total: m.size || 0, upload: m.upload, state: 'waiting' });
-    showFiles();
-  }
-
-  function onFileProgress(m) {
-    const t = transfer(m.id, m.direction === 'from_host' ? 'in' : 'out');
-    t.name = m.name || t.name;
-    t.total = m.total || t.total || 0;
-    t.size = t.size || t.total;
-    t.done = m.done || 0;
-    t.state = t.dir === 'out' && !t.done ? 'waiting' : 'moving';
-    t.reason = '';
-    showFiles();
-  }
-
-  function onFileDone(m) {
-    const t = transfer(m.id, m.type === 'file_received' ? 'in' : 'out');
-    t.name = m.name || t.name;
-    t.size = m.size || t.size;
-    t.done = t.total = t.size;
-    t.state = 'done';
-    t.path = m.path || '';
-    showFiles();
-  }
-
-  function onFileFailed(m) {
-    const t = transfer(m.id, m.direction === 'from_host' ? 'in' : 'out');
-    t.name = m.name || t.name;
-    t.reason = m.reason || 'it failed';
-    t.state = m.reason === 'declined' ? 'declined' : 'failed';
-    showFiles();
-  }
-
-  // endTransfers marks what was under way when the session ended.
-  function endTransfers() {
-    for (const t of st.transfers.values()) {
-      if (['offer', 'accepted', 'waiting', 'uploading', 'preparing', 'moving'].includes(t.state)) {
-        t.state = 'failed';
-        t.reason = 'the session ended';
-      }
-    }
-  }
-
-  function answerOffer(id, accept) {
-    const t = st.transfers.get(id);
-    if (!t || t.state !== 'offer') return;
-    if (!sendCommand({ type: accept ? 'accept_file' : 'decline_file', id: id })) return;
-    t.state = accept ? 'accepted' : 'declined';
-    showFiles();
-  }
-
-  // Accept stays disabled this long after an offer appears, so a click
-  // meant for what was there before cannot answer it.
-  const ACCEPT_DELAY = 1000;
-  let acceptTimer = 0;
-
   function statusText(t) {
     const pct = t.total ? Math.floor(100 * t.done / t.total) + '%' : '';
     switch (t.state) {
@@ -911,93 +768,9 @@
   // showFiles draws the offers waiting for an answer and the transfers,
   // newest first.
   function showFiles() {
-    const offers = $('offers'), list = $('transfers');
     $('files').hidden = st.transfers.size === 0;
-    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : '';
-    offers.textContent = '';
-    list.textContent = '';
-    let wait = 0;
-    for (const t of [...st.transfers.values()].reverse()) {
-      if (t.state === 'offer' && !st.ended) {
-        const li = document.createElement('li');
-        li.className = 'offer';
-        li.dataset.id = t.id;
-        const head = document.createElement('strong');
-        head.textContent = who() + ' wants to send you ' + t.name + ' (' + sizeText(t.size) + ').';
-        const hint = document.createElement('span');
-        hint.className = 'offer-hint';
-        hint.textContent = 'It is saved, not opened.';
-        const sha = document.createElement('span');
-        sha.className = 'sha';
-        sha.textContent = 'SHA-256 ' + t.sha256;
-        sha.title = 'The file’s fingerprint: it is checked when the file arrives';
-        const buttons = document.createElement('div');
-        buttons.className = 'offer-buttons';
-        const accept = document.createElement('button');
-        accept.type = 'button';
-        accept.className = 'btn primary small accept';
-        accept.textContent = 'Accept';
-        accept.dataset.key = 'accept:' + t.id;
-        const left = ACCEPT_DELAY - (Date.now() - (t.shown || 0));
-        accept.disabled = left > 0;
-        if (left > 0) wait = Math.max(wait, left);
-        accept.addEventListener('click', () => answerOffer(t.id, true));
-        const decline = document.createElement('button');
-        decline.type = 'button';
-        decline.className = 'btn small decline';
-        decline.textContent = 'Decline';
-        decline.dataset.key = 'decline:' + t.id;
-        decline.addEventListener('click', () => answerOffer(t.id, false));
-        buttons.append(accept, decline);
-        li.append(head, hint, sha, buttons);
-        offers.appendChild(li);
-        continue;
-      }
-      const li = document.createElement('li');
-      li.className = 'transfer ' + t.dir + ' ' + t.state;
-      li.dataset.id = t.id;
-      const icon = document.createElement('span');
-      icon.className = 'dir';
-      icon.setAttribute('aria-hidden', 'true');
-      icon.textContent = t.dir === 'in' ? '↓' : '↑';
-      const main = document.createElement('div');
-      main.className = 't-main';
-      const line = document.createElement('div');
-      line.className = 't-line';
-      const name = document.createElement('span');
-      name.className = 't-name';
-      name.textContent = t.name;
-      name.title = t.name;
-      const size = document.createElement('span');
-      size.className = 't-size';
-      size.textContent = sizeText(t.size || t.total || 0);
-      line.append(name, size);
-      main.appendChild(line);
-      if (['uploading', 'preparing', 'moving', 'waiting', 'accepted'].includes(t.state)) {
-        const bar = document.createElement('progress');
-        bar.max = 100;
-        if (t.state === 'moving' || t.state === 'uploading') bar.value = t.total ? Math.floor(100 * t.done / t.total) : 0;
-        bar.setAttribute('aria-label', t.name);
-        main.appendChild(bar);
-      }
-      const status = document.createElement('div');
-      status.className = 't-status';
-      status.textContent = statusText(t);
-      if (t.state === 'done' && t.dir === 'in') {
-        status.appendChild(pathNode(t.path));
-        status.title = t.path;
-      }
-      main.appendChild(status);
-      li.append(icon, main);
-      list.appendChild(li);
-    }
-    clearTimeout(acceptTimer);
-    if (wait > 0) acceptTimer = setTimeout(showFiles, wait + 20);
-    if (focused) {
-      const el = document.querySelector('[data-key="' + focused + '"]');
-      if (el) el.focus();
-    }
-    const n = [...st.transfers.values()].filter((t) => t.state === 'offer').length;
+    files.draw();
+    const n = files.offers().length;
     $('files-title').textContent = n ? 'Files · ' + n + ' waiting for you' : 'Files';
   }
 
@@ -1014,66 +787,14 @@
     for (const f of list) await sendFile(f);
   }
 
-  let uploads = 0;
-
-  // sendFile copies the file to gethelp on this computer (the browser does
-  // not tell the page where it is), then has it sent.
+  // sendFile sends a file the helper chose or dropped, once the person
+  // allows files.
   async function sendFile(file) {
     if (!has('files')) {
       note(who() + ' has not allowed files: ' + file.name + ' was not sent.', true);
       return;
     }
-    const key = 'u:' + (++uploads) + ':local';
-    const t = transfer(key, 'out');
-    Object.assign(t, { name: file.name, size: file.size, total: file.size, state: 'uploading' });
-    showFiles();
-    let r;
-    try {
-      r = await upload(file, (done, total) => {
-        t.done = done;
-        t.total = total;
-        showFiles();
-      });
-    } catch (err) {
-      t.state = 'failed';
-      t.reason = err.message;
-      showFiles();
-      return;
-    }
-    st.transfers.delete(key);
-    const t2 = transfer('u:' + r.upload, 'out');
-    Object.assign(t2, { name: r.name, size: r.size, total: r.size, done: 0, state: 'preparing', upload: r.upload });
-    showFiles();
-    if (!sendCommand({ type: 'send_file', upload: r.upload })) uploadFailed(r.upload, 'gethelp on this computer did not answer');
-  }
-
-  function uploadFailed(id, message) {
-    let t = st.transfers.get('u:' + id);
-    if (!t) t = [...st.transfers.values()].find((x) => x.upload === id);
-    if (!t) return;
-    t.state = 'failed';
-    t.reason = message;
-    showFiles();
-  }
-
-  // upload POSTs file to /upload, telling onProgress how far it got, and
-  // returns the server's answer: {upload, name, size}.
-  function upload(file, onProgress) {
-    return new Promise((resolve, reject) => {
-      const t = new URLSearchParams(location.search).get('t');
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', '/upload?name=' + encodeURIComponent(file.name) + (t ? '&t=' + encodeURIComponent(t) : ''));
-      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
-      xhr.responseType = 'json';
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
-      xhr.onload = () => {
-        const r = xhr.response || {};
-        if (xhr.status === 200 && r.upload) resolve(r);
-        else reject(new Error(r.error || 'gethelp refused the file (' + xhr.status + ')'));
-      };
-      xhr.onerror = () => reject(new Error('the file could not be read, or gethelp on this computer did not answer'));
-      xhr.send(file);
-    });
+    await files.send(file);
   }
 
   // A file dropped on the picture is sent like a chosen one.
