@@ -40,9 +40,9 @@ var routes = map[string]route{
 	"/ws":            {http.MethodGet, (*Server).serveWS},
 	"/api/workspace": {http.MethodGet, (*Server).serveWorkspace},
 	"/api/messages":  {http.MethodGet, (*Server).serveMessages},
-	"/api/command":   {http.MethodPost, (*Server).serveCommand},
-	"/api/post":      {http.MethodPost, (*Server).servePost},
-	"/api/press":     {http.MethodPost, (*Server).servePress},
+	"/api/command":   {http.MethodPost, serveCall("reply", (*Server).Command)},
+	"/api/post":      {http.MethodPost, serveCall("id", (*Server).Post)},
+	"/api/press":     {http.MethodPost, serveCall("reply", (*Server).Press)},
 	"/api/file":      {http.MethodGet, (*Server).serveFile},
 	"/api/mail":      {http.MethodGet, (*Server).serveMail},
 	"/api/mail/html": {http.MethodGet, (*Server).serveMailHTML},
@@ -127,43 +127,21 @@ func (s *Server) serveMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, msgs)
 }
 
-func (s *Server) serveCommand(w http.ResponseWriter, r *http.Request) {
-	var t Typed
-	if !decode(w, r, &t) {
-		return
+// serveCall serves a POST of a JSON In by calling fn, and answers
+// {key: what fn returned}.
+func serveCall[In any](key string, fn func(*Server, context.Context, In) (string, error)) func(*Server, http.ResponseWriter, *http.Request) {
+	return func(s *Server, w http.ResponseWriter, r *http.Request) {
+		var in In
+		if !decode(w, r, &in) {
+			return
+		}
+		out, err := fn(s, r.Context(), in)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{key: out})
 	}
-	reply, err := s.Command(r.Context(), t)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"reply": reply})
-}
-
-func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
-	var t Typed
-	if !decode(w, r, &t) {
-		return
-	}
-	id, err := s.Post(r.Context(), t)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": id})
-}
-
-func (s *Server) servePress(w http.ResponseWriter, r *http.Request) {
-	var p Pressed
-	if !decode(w, r, &p) {
-		return
-	}
-	reply, err := s.Press(r.Context(), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"reply": reply})
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
