@@ -1,0 +1,73 @@
+// Package wlroots shares the screen of a wlroots-based Wayland compositor
+// (sway, Hyprland, river, labwc, Wayfire…) and performs the helper's input
+// on it: a host.Source over zwlr_screencopy_manager_v1 and a host.Injector
+// over zwlr_virtual_pointer_manager_v1 and zwp_virtual_keyboard_manager_v1,
+// in pure Go with no cgo and no libwayland.
+//
+// Decisions:
+//
+//   - Its own Wayland client (wire.go): no pure-Go client library is
+//     served by the module proxy, and the wire protocol is small. A Unix
+//     socket, message framing, descriptors passed with SCM_RIGHTS
+//     (golang.org/x/sys/unix), ids allocated as libwayland does, one
+//     reader goroutine per connection calling each object's handler, and
+//     wl_display.sync round trips. Only the messages this package uses are
+//     encoded, by hand, with their signature in a comment beside each.
+//   - The display is the caller's: Open and OpenInjector take the socket
+//     ("wayland-1" with Options.RuntimeDir, or an absolute path) and never
+//     read $WAYLAND_DISPLAY or $XDG_RUNTIME_DIR.
+//   - A compositor without the protocols is refused with ErrUnsupported
+//     (GNOME, KDE: the caller goes to xdg-desktop-portal instead).
+//   - Capture: one zwlr_screencopy_frame_v1 per output and frame, into a
+//     wl_shm buffer on a memfd of ours, reused while the frame asks for the
+//     same size and format. The first capture, the one after Refresh and
+//     the one after the outputs changed are plain copies (at the next
+//     commit), reported whole; the others are copy_with_damage, which the
+//     compositor answers only when the output changed: an idle screen
+//     costs nothing, and the damage events (wlroots sends the bounding
+//     box of what changed since this client's previous damaged copy) are
+//     Dirty. Only Dirty is copied from the buffer into the image.
+//     An 800×600 whole capture takes about 1 ms on headless sway with the
+//     pixman renderer (TestCaptureEqualsGrim logs it).
+//   - Pixels: XRGB8888 and ARGB8888 are screen.Image's BGRX byte for byte;
+//     XBGR8888 and ABGR8888 are swapped; other formats (10-bit) are
+//     refused by Next. The y_invert flag is honoured.
+//   - The cursor is drawn into the image (overlay_cursor): the helper sees
+//     the person's pointer as the person does. The Source is therefore not
+//     a host.PointerSource.
+//   - Several outputs make one image, laid out as the compositor lays
+//     them out (xdg-output's logical positions when offered, else
+//     wl_output.geometry), translated so the layout's top-left corner is
+//     0,0. Monitors reports them; the first is primary (Wayland has no
+//     primary output). Outputs added, removed or reconfigured are noticed
+//     from the registry and wl_output.done: the next capture is whole, in
+//     a new image.
+//   - Limitation: an output with a scale other than 1 or a rotation is
+//     captured as its buffer is (physical pixels, unrotated) at its logical
+//     position, which may overlap a neighbour; the log warns. Pointer
+//     positions stay right on such an output (they are mapped through it),
+//     but the picture of a scaled multi-output layout is not yet.
+//
+// The injector's decisions are at the top of inject.go.
+//
+// What the host cannot guarantee on wlroots (the host tells the person):
+//
+//   - Physical ESC: no wlroots protocol lets a client see keys meant for
+//     other clients, so this package has no host.KeyWatcher. The ESC that
+//     ends control must come from the host's own window (when focused),
+//     its Stop button, or a compositor key binding the person configures
+//     (bindsym … exec gethelp stop, later).
+//   - Secure prompts: wlroots has no secure desktop. polkit and sudo
+//     prompts are ordinary windows, captured and reachable by injected
+//     input like any other; "control with administrator prompts" cannot
+//     be withheld by hiding them.
+//   - Masking: screencopy captures whole outputs; a window cannot be
+//     excluded (no per-window capture until ext-image-copy-capture's
+//     toplevel sources), so masking must be done on the image.
+//   - Injected input is not marked: applications and the compositor
+//     cannot tell the virtual devices' input from the person's (other than
+//     by device), and the virtual keyboard's keymap becomes the seat's
+//     while it types (Wayland clients follow the keymap of the keyboard
+//     that sent the key, so the person's own layout is back on their
+//     next key press).
+package wlroots

@@ -1,0 +1,276 @@
+package wlroots_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/wlroots"
+	"github.com/gethelp/gethelp/host/wlroots/wltest"
+	"github.com/gethelp/gethelp/session/screen"
+)
+
+func logger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+func openSource(t *testing.T, s *wltest.Sway) *wlroots.Source {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	src, err := wlroots.Open(ctx, s.Socket, wlroots.Options{Logger: logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+func openInjector(t *testing.T, s *wltest.Sway) *wlroots.Injector {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	inj, err := wlroots.OpenInjector(ctx, s.Display, wlroots.Options{RuntimeDir: s.RuntimeDir, Logger: logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inj.Close() })
+	return inj
+}
+
+// next calls src.Next with a timeout.
+func next(src *wlroots.Source, d time.Duration) (host.Capture, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return src.Next(ctx)
+}
+
+// settle returns once the screen has not changed for quiet.
+func settle(t *testing.T, src *wlroots.Source, quiet time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		_, err := next(src, quiet)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("the screen kept changing for 10 s")
+}
+
+func inject(t *testing.T, inj *wlroots.Injector, events ...host.InputEvent) {
+	t.Helper()
+	for _, e := range events {
+		if err := inj.Inject(context.Background(), e); err != nil {
+			t.Fatalf("Inject(%+v): %v", e, err)
+		}
+	}
+}
+
+func TestCaptureEqualsGrim(t *testing.T) {
+	s := wltest.Start(t, 800, 600, "")
+	s.Start("foot", "sh", "-c", "printf 'gethelp \\033[31mred\\033[0m lossless\\n'; ls -l /; exec sleep 60")
+	s.WaitWindows(1)
+	src := openSource(t, s)
+	settle(t, src, 300*time.Millisecond)
+
+	src.Refresh()
+	start := time.Now()
+	c, err := next(src, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("whole capture of %dx%d: %v", c.Image.W, c.Image.H, time.Since(start))
+	if len(c.Dirty) != 1 || c.Dirty[0] != c.Image.Bounds() {
+		t.Errorf("Dirty of a refreshed capture = %v, want the whole image", c.Dirty)
+	}
+	if got := src.Monitors(); len(got) != 1 || got[0].Rect != (screen.Rect{W: 800, H: 600}) || got[0].Name != "HEADLESS-1" || !got[0].Primary {
+		t.Errorf("Monitors() = %+v", got)
+	}
+
+	file := filepath.Join(s.Dir, "grim.png")
+	s.Run("grim", "-c", "-o", "HEADLESS-1", file)
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := want.Bounds()
+	if b.Dx() != c.Image.W || b.Dy() != c.Image.H {
+		t.Fatalf("grim's image is %v, ours %dx%d", b, c.Image.W, c.Image.H)
+	}
+	diff, colours := 0, map[[3]byte]bool{}
+	for y := 0; y < c.Image.H; y++ {
+		row := c.Image.Row(y)
+		for x := 0; x < c.Image.W; x++ {
+			r, g, bl, _ := want.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			px := row[4*x : 4*x+3]
+			colours[[3]byte{px[0], px[1], px[2]}] = true
+			if px[2] != byte(r>>8) || px[1] != byte(g>>8) || px[0] != byte(bl>>8) {
+				if diff < 5 {
+					t.Errorf("pixel %d,%d: ours BGR %v, grim's RGB %d %d %d", x, y, px, r>>8, g>>8, bl>>8)
+				}
+				diff++
+			}
+		}
+	}
+	if diff > 0 {
+		t.Errorf("%d pixels differ from grim's", diff)
+	}
+	if len(colours) < 3 {
+		t.Errorf("the capture has %d colours: foot's text is not in it", len(colours))
+	}
+}
+
+func TestIdleScreenBlocksAndDamageIsReported(t *testing.T) {
+	s := wltest.Start(t, 640, 480, "")
+	src := openSource(t, s)
+	c, err := next(src, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Dirty) != 1 || c.Dirty[0] != c.Image.Bounds() {
+		t.Errorf("first Dirty = %v, want the whole image", c.Dirty)
+	}
+	settle(t, src, 200*time.Millisecond)
+	if _, err := next(src, 300*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Next on an idle screen = %v, want it to block", err)
+	}
+
+	// swaybg draws the new background a moment after the change.
+	s.Msg("output", "HEADLESS-1", "bg", "#ff8000", "solid_color")
+	for {
+		c, err = next(src, 5*time.Second)
+		if err != nil {
+			t.Fatal("the new background did not show:", err)
+		}
+		if len(c.Dirty) == 0 {
+			t.Fatal("no dirty rects after a change")
+		}
+		if px := c.Image.Row(240)[4*320:]; px[0] == 0x00 && px[1] == 0x80 && px[2] == 0xff {
+			break
+		}
+	}
+
+	// Refresh makes a waiting Next return the whole image.
+	settle(t, src, 200*time.Millisecond)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		src.Refresh()
+	}()
+	c, err = next(src, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Dirty) != 1 || c.Dirty[0] != c.Image.Bounds() {
+		t.Errorf("Dirty after Refresh = %v, want the whole image", c.Dirty)
+	}
+
+	src.Close()
+	if _, err := next(src, time.Second); err == nil {
+		t.Error("Next after Close succeeded")
+	}
+}
+
+// waitFile waits until the file holds want.
+func waitFile(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	var got []byte
+	for time.Now().Before(deadline) {
+		got, _ = os.ReadFile(path)
+		if string(got) == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s holds %q, want %q", filepath.Base(path), got, want)
+}
+
+func TestTypeIntoFoot(t *testing.T) {
+	s := wltest.Start(t, 640, 480, "")
+	inj := openInjector(t, s)
+	s.Start("foot", "sh", "-c", "cat > typed.txt")
+	s.WaitWindows(1)
+	out := filepath.Join(s.Dir, "typed.txt")
+
+	inject(t, inj, host.InputEvent{Kind: host.InputText, Text: "Hello, World!\n"})
+	waitFile(t, out, "Hello, World!\n")
+
+	// Keys as the browser names them, with Shift held by the helper.
+	var events []host.InputEvent
+	key := func(k string, down bool) {
+		events = append(events, host.InputEvent{Kind: host.InputKey, Key: k, Down: down})
+	}
+	key("Shift", true)
+	key("A", true)
+	key("A", false)
+	key("1", true) // with Shift held, still "1"
+	key("1", false)
+	key("Shift", false)
+	key("b", true)
+	key("b", false)
+	key("Backspace", true)
+	key("Backspace", false)
+	key("c", true)
+	key("c", false)
+	key("Enter", true)
+	key("Enter", false)
+	inject(t, inj, events...)
+	waitFile(t, out, "Hello, World!\nA1c\n")
+
+	// Characters the US layout lacks go through spare keycodes.
+	inject(t, inj, host.InputEvent{Kind: host.InputText, Text: "Grüße, €ñ — 日本\n"})
+	waitFile(t, out, "Hello, World!\nA1c\nGrüße, €ñ — 日本\n")
+}
+
+func TestClickFocusesWindow(t *testing.T) {
+	s := wltest.Start(t, 800, 400, "")
+	inj := openInjector(t, s)
+	s.Start("foot", "sh", "-c", "cat > left.txt")
+	s.WaitWindows(1)
+	s.Start("foot", "sh", "-c", "cat > right.txt")
+	ws := s.WaitWindows(2)
+	var left wltest.Window
+	for _, w := range ws {
+		if w.Rect.X == 0 {
+			left = w
+		}
+		if w.Rect.X == 0 && w.Focused {
+			t.Fatal("the left window has the focus before the click")
+		}
+	}
+	x, y := left.Rect.X+left.Rect.Width/2, left.Rect.Y+left.Rect.Height/2
+	inject(t, inj,
+		host.InputEvent{Kind: host.InputPointer, X: x, Y: y},
+		host.InputEvent{Kind: host.InputButton, Button: 1, Down: true, X: x, Y: y},
+		host.InputEvent{Kind: host.InputButton, Button: 1, X: x, Y: y},
+		host.InputEvent{Kind: host.InputText, Text: "clicked\n"})
+	waitFile(t, filepath.Join(s.Dir, "left.txt"), "clicked\n")
+	for _, w := range s.Windows() {
+		if w.Focused != (w.ID == left.ID) {
+			t.Errorf("window at x=%d focused=%v after the click", w.Rect.X, w.Focused)
+		}
+	}
+}
