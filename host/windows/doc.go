@@ -1,0 +1,69 @@
+// Package windows shares a Windows desktop: a host.Source over GDI, a
+// host.Injector over SendInput and a host.WindowLister that reports the
+// secure desktop, all through golang.org/x/sys/windows with no cgo. The
+// platform code builds only for GOOS=windows; the pure parts (tile
+// comparison, key names, SendInput's structures) build and are tested
+// everywhere.
+//
+// Decisions:
+//
+//   - Capture is GDI: BitBlt (SRCCOPY|CAPTUREBLT, so layered windows are
+//     included) from the screen DC into a top-down 32-bit DIB section,
+//     whose memory is BGRX as screen.Image is, so a capture is a copy,
+//     never a conversion. The image covers the virtual screen (all
+//     monitors); image 0,0 is the virtual screen's top-left corner, which
+//     may have negative screen coordinates. The pointer is not in the
+//     image (BitBlt leaves it out) and the source is not yet a
+//     host.PointerSource.
+//   - GDI has no damage, so Next polls: every Options.Interval (33 ms,
+//     30 Hz) it captures into the DIB and compares it with the previous
+//     image in 64×64 tiles (diffCopy: one memcmp per row of the screen
+//     while it is still, tile by tile only in rows that differ), copies
+//     the changed tiles into the image and returns them as Dirty. A still
+//     screen makes Next wait and return nothing; its cost is the BitBlt
+//     and the comparison, 30 times a second. The image is Go memory, not
+//     the DIB, so an image kept past Close never points into freed GDI
+//     memory.
+//   - DXGI Desktop Duplication (damage and move rects from the GPU, far
+//     cheaper) is the faster path for later, with GDI as the fallback:
+//     Wine stubs it, so it cannot be tested here.
+//   - The process is made per-monitor DPI aware (once, by Open,
+//     OpenInjector and WatchDesktop) so that pixels and positions are the
+//     monitors' own; a manifest that set it first wins, which is fine.
+//   - Input is SendInput. The pointer moves in absolute coordinates over
+//     the virtual desktop (MOUSEEVENTF_ABSOLUTE|MOUSEEVENTF_VIRTUALDESK),
+//     0..65535 across it, chosen so that the system's v*n>>16 gives back
+//     the pixel. Buttons 1, 2, 3 and the X buttons 8, 9; the wheel is 120
+//     (WHEEL_DELTA) per notch, vertical and horizontal. Named keys are
+//     virtual keys with their scan codes and the extended flag where the
+//     key has it. Characters, typed or pressed, are sent as characters
+//     (KEYEVENTF_UNICODE), so any text types whatever the person's
+//     layout, except that a character pressed while the helper holds
+//     Control, Alt or Meta is pressed as the layout's virtual key
+//     (VkKeyScanEx), so that shortcuts work. Every event carries
+//     InjectedExtraInfo as its dwExtraInfo. The keys and buttons the helper
+//     holds are remembered and released by ReleaseAll and Close. What is
+//     typed never reaches the log.
+//   - The secure desktop is Windows' secure-prompt rule. UAC prompts,
+//     Ctrl+Alt+Del and the lock screen switch the input to the Winlogon
+//     desktop, which a program of the person's can neither read nor send
+//     input to: OpenInputDesktop fails (access denied) or names another
+//     desktop than "Default". The host learns of it through its window
+//     list: DesktopWatcher (a host.WindowLister) adds a synthetic
+//     full-screen window of class SecureDesktopClass
+//     ("Winlogon-SecureDesktop") while the input desktop is not the
+//     person's, and signals Changed when that flips (it looks every 250
+//     ms). The host's secure-prompt patterns must contain it:
+//     DefaultSecurePrompts does. The host then blanks the helper's view
+//     and drops input, as it does for polkit prompts on Linux, and shows
+//     the helper the waiting frame. Meanwhile Next keeps waiting (BitBlt
+//     fails or the image does not change) and returns the whole screen
+//     once it reads it again; Inject returns ErrBlocked. Failing to tell
+//     which desktop has the input counts as the secure desktop (fail
+//     closed). Capturing the secure desktop itself (with admin_prompts
+//     consent) needs a SYSTEM service in the session that switches its
+//     thread to the input desktop: not done.
+//   - The window list also gives the visible top-level windows with
+//     their class names, so the host's masked-window patterns work by
+//     window class ("Chrome_WidgetWin_1", "KeePass…").
+package windows
