@@ -186,7 +186,7 @@ func (s *Source) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		for _, o := range s.outs {
-			o.freeBuffer()
+			o.freeBuffer(nil)
 		}
 		s.outs = nil
 		s.mu.Unlock()
@@ -245,7 +245,7 @@ func (s *Source) Next(ctx context.Context) (host.Capture, error) {
 func (s *Source) rebuildLocked() error {
 	for _, o := range s.outs {
 		s.destroyFrameLocked(o)
-		o.freeBuffer()
+		o.freeBuffer(s.d.c)
 	}
 	places, w, h, _ := s.d.layout()
 	if len(places) == 0 || w <= 0 || h <= 0 {
@@ -409,7 +409,7 @@ func (s *Source) copyLocked(o *outCapture) error {
 	}
 	b := o.buf
 	if b == nil || b.format != o.format || b.w != o.w || b.h != o.h || b.stride != o.stride {
-		o.freeBuffer()
+		o.freeBuffer(s.d.c)
 		var err error
 		if b, err = s.newBuffer(o.format, o.w, o.h, o.stride); err != nil {
 			return err
@@ -447,16 +447,18 @@ func (s *Source) newBuffer(format, w, h, stride uint32) (*shmBuffer, error) {
 	return b, nil
 }
 
-// freeBuffer destroys o's buffer and unmaps its memory.
-func (o *outCapture) freeBuffer() {
+// freeBuffer destroys o's buffer (when c is not nil: not after Close) and
+// unmaps its memory.
+func (o *outCapture) freeBuffer(c *conn) {
 	if o.buf == nil {
 		return
+	}
+	if c != nil {
+		c.send(newRequest(o.buf.id, 0)) // wl_buffer.destroy
 	}
 	unix.Munmap(o.buf.mem)
 	o.buf.mem = nil
 	o.buf = nil
-	// The wl_buffer object is not destroyed explicitly: the caller either
-	// closes the connection or the id leaks harmlessly (few, rare).
 }
 
 // takeLocked copies o's frame (its damage, or all of it for a plain copy)

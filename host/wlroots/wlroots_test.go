@@ -11,11 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/wlroots"
 	"github.com/gethelp/gethelp/host/wlroots/wltest"
 	"github.com/gethelp/gethelp/session/screen"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func logger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -235,14 +239,22 @@ func TestTypeIntoFoot(t *testing.T) {
 	key("Backspace", false)
 	key("c", true)
 	key("c", false)
+	// Control+U erases the line in the terminal's canonical mode: the
+	// modifier reaches the application.
+	key("x", true)
+	key("x", false)
+	key("Control", true)
+	key("u", true)
+	key("u", false)
+	key("Control", false)
 	key("Enter", true)
 	key("Enter", false)
 	inject(t, inj, events...)
-	waitFile(t, out, "Hello, World!\nA1c\n")
+	waitFile(t, out, "Hello, World!\n\n")
 
 	// Characters the US layout lacks go through spare keycodes.
 	inject(t, inj, host.InputEvent{Kind: host.InputText, Text: "Grüße, €ñ — 日本\n"})
-	waitFile(t, out, "Hello, World!\nA1c\nGrüße, €ñ — 日本\n")
+	waitFile(t, out, "Hello, World!\n\nGrüße, €ñ — 日本\n")
 }
 
 func TestClickFocusesWindow(t *testing.T) {
@@ -271,6 +283,28 @@ func TestClickFocusesWindow(t *testing.T) {
 	for _, w := range s.Windows() {
 		if w.Focused != (w.ID == left.ID) {
 			t.Errorf("window at x=%d focused=%v after the click", w.Rect.X, w.Focused)
+		}
+	}
+}
+
+// BenchmarkCaptureWhole measures a whole capture (Refresh, Next) of a
+// 1920×1080 output.
+func BenchmarkCaptureWhole(b *testing.B) {
+	s := wltest.Start(b, 1920, 1080, "")
+	ctx := context.Background()
+	src, err := wlroots.Open(ctx, s.Socket, wlroots.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.Next(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		src.Refresh()
+		if _, err := src.Next(ctx); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -128,9 +128,19 @@ func Start(t testing.TB, w, h int, extra string) *Sway {
 		}
 	}
 	s.Display = filepath.Base(s.Socket)
-	// The IPC answers once the outputs are configured.
-	s.Msg("-t", "get_outputs")
-	return s
+	// The IPC socket exists a moment before sway listens on it.
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := s.Command(ctx, "swaymsg", "-t", "get_outputs").Run()
+		cancel()
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("swaymsg -t get_outputs: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // env is the environment of sway and its clients.
@@ -142,8 +152,13 @@ func (s *Sway) env() []string {
 }
 
 // Command returns a command that runs as the compositor's client (as the
-// same user, with WAYLAND_DISPLAY set), in Dir.
+// same user, with WAYLAND_DISPLAY set), in Dir. The test is skipped when
+// the program is not installed.
 func (s *Sway) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	s.t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		s.t.Skipf("%s is not installed: apt-get install sway foot grim (the test script installs them)", name)
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = s.Dir
 	cmd.Env = append(s.env(), "WAYLAND_DISPLAY="+s.Display, "SWAYSOCK="+s.ipc)
