@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"log/slog"
 	"os"
@@ -111,36 +112,15 @@ func TestCaptureEqualsGrim(t *testing.T) {
 
 	file := filepath.Join(s.Dir, "grim.png")
 	s.Run("grim", "-c", "-o", "HEADLESS-1", file)
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
+	if n := differing(t, c.Image, file); n > 0 {
+		t.Errorf("%d pixels differ from grim's", n)
 	}
-	defer f.Close()
-	want, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := want.Bounds()
-	if b.Dx() != c.Image.W || b.Dy() != c.Image.H {
-		t.Fatalf("grim's image is %v, ours %dx%d", b, c.Image.W, c.Image.H)
-	}
-	diff, colours := 0, map[[3]byte]bool{}
+	colours := map[[3]byte]bool{}
 	for y := 0; y < c.Image.H; y++ {
 		row := c.Image.Row(y)
-		for x := 0; x < c.Image.W; x++ {
-			r, g, bl, _ := want.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			px := row[4*x : 4*x+3]
-			colours[[3]byte{px[0], px[1], px[2]}] = true
-			if px[2] != byte(r>>8) || px[1] != byte(g>>8) || px[0] != byte(bl>>8) {
-				if diff < 5 {
-					t.Errorf("pixel %d,%d: ours BGR %v, grim's RGB %d %d %d", x, y, px, r>>8, g>>8, bl>>8)
-				}
-				diff++
-			}
+		for x := 0; x < len(row); x += 4 {
+			colours[[3]byte{row[x], row[x+1], row[x+2]}] = true
 		}
-	}
-	if diff > 0 {
-		t.Errorf("%d pixels differ from grim's", diff)
 	}
 	if len(colours) < 3 {
 		t.Errorf("the capture has %d colours: foot's text is not in it", len(colours))
@@ -307,4 +287,86 @@ func BenchmarkCaptureWhole(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Two outputs of different sizes make one image; each part equals grim's
+// capture of that output, and the pointer reaches windows on both.
+func TestTwoOutputs(t *testing.T) {
+	s := wltest.StartLayout(t, []wltest.Output{{W: 640, H: 480}, {X: 640, W: 800, H: 600}}, "")
+	inj := openInjector(t, s)
+	s.Start("foot", "sh", "-c", "cat > left.txt")
+	s.WaitWindows(1)
+	s.Msg("focus", "output", "HEADLESS-2")
+	s.Start("foot", "sh", "-c", "cat > right.txt")
+	ws := s.WaitWindows(2)
+	src := openSource(t, s)
+	settle(t, src, 300*time.Millisecond)
+
+	want := []host.Monitor{
+		{Name: "HEADLESS-1", Rect: screen.Rect{W: 640, H: 480}, Primary: true},
+		{Name: "HEADLESS-2", Rect: screen.Rect{X: 640, W: 800, H: 600}},
+	}
+	mons := src.Monitors()
+	if len(mons) != 2 || mons[0] != want[0] || mons[1] != want[1] {
+		t.Fatalf("Monitors() = %+v, want %+v", mons, want)
+	}
+	src.Refresh()
+	c, err := next(src, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Image.W != 1440 || c.Image.H != 600 {
+		t.Fatalf("image is %dx%d, want 1440x600", c.Image.W, c.Image.H)
+	}
+	for _, m := range mons {
+		file := filepath.Join(s.Dir, m.Name+".png")
+		s.Run("grim", "-c", "-o", m.Name, file)
+		if n := differing(t, c.Image.Sub(m.Rect), file); n > 0 {
+			t.Errorf("%s: %d pixels differ from grim's", m.Name, n)
+		}
+	}
+
+	for _, w := range ws {
+		x, y := w.Rect.X+w.Rect.Width/2, w.Rect.Y+w.Rect.Height/2
+		inject(t, inj,
+			host.InputEvent{Kind: host.InputButton, Button: 1, Down: true, X: x, Y: y},
+			host.InputEvent{Kind: host.InputButton, Button: 1, X: x, Y: y},
+			host.InputEvent{Kind: host.InputText, Text: fmt.Sprintf("at %d,%d\n", x, y)})
+	}
+	for _, w := range ws {
+		file := "left.txt"
+		if w.Rect.X >= 640 {
+			file = "right.txt"
+		}
+		waitFile(t, filepath.Join(s.Dir, file), fmt.Sprintf("at %d,%d\n", w.Rect.X+w.Rect.Width/2, w.Rect.Y+w.Rect.Height/2))
+	}
+}
+
+// differing counts the pixels of img that differ from the PNG file.
+func differing(t *testing.T, img *screen.Image, file string) int {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := want.Bounds()
+	if b.Dx() != img.W || b.Dy() != img.H {
+		t.Fatalf("%s is %v, the image %dx%d", filepath.Base(file), b, img.W, img.H)
+	}
+	n := 0
+	for y := 0; y < img.H; y++ {
+		row := img.Row(y)
+		for x := 0; x < img.W; x++ {
+			r, g, bl, _ := want.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			if px := row[4*x:]; px[2] != byte(r>>8) || px[1] != byte(g>>8) || px[0] != byte(bl>>8) {
+				n++
+			}
+		}
+	}
+	return n
 }

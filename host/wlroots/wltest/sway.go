@@ -36,12 +36,23 @@ const baseConfig = `default_border none
 focus_follows_mouse no
 `
 
+// Output is a headless output to create: its size and its place in the
+// layout.
+type Output struct{ X, Y, W, H int }
+
 // Start starts sway with one w×h output (HEADLESS-1) and extra lines of
-// configuration, and stops it when the test ends. The test is skipped
+// configuration, and stops it when the test ends (see StartLayout).
+func Start(t testing.TB, w, h int, extra string) *Sway {
+	t.Helper()
+	return StartLayout(t, []Output{{W: w, H: h}}, extra)
+}
+
+// StartLayout starts sway with the outputs (HEADLESS-1, HEADLESS-2…) and
+// extra lines of configuration, and stops it when the test ends. The test is skipped
 // when sway is not installed (Debian packages sway, foot, grim). Run as
 // root, sway (which refuses root) runs as the user nobody, with a runtime
 // directory of its own that root can still reach.
-func Start(t testing.TB, w, h int, extra string) *Sway {
+func StartLayout(t testing.TB, outputs []Output, extra string) *Sway {
 	t.Helper()
 	path, err := exec.LookPath("sway")
 	if err != nil {
@@ -74,8 +85,12 @@ func Start(t testing.TB, w, h int, extra string) *Sway {
 	}
 	os.Chmod(dir, 0o755)
 	config := filepath.Join(dir, "config")
-	text := fmt.Sprintf("output HEADLESS-1 resolution %dx%d position 0 0 bg #204060 solid_color\n%s%s\n", w, h, baseConfig, extra)
-	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+	var text strings.Builder
+	for i, o := range outputs {
+		fmt.Fprintf(&text, "output HEADLESS-%d resolution %dx%d position %d %d bg #204060 solid_color\n", i+1, o.W, o.H, o.X, o.Y)
+	}
+	text.WriteString(baseConfig + extra + "\n")
+	if err := os.WriteFile(config, []byte(text.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	logf, err := os.Create(filepath.Join(dir, "sway.log"))
@@ -86,7 +101,7 @@ func Start(t testing.TB, w, h int, extra string) *Sway {
 	cmd.Dir = dir
 	cmd.Env = append(s.env(),
 		"WLR_BACKENDS=headless", "WLR_LIBINPUT_NO_DEVICES=1", "WLR_RENDERER=pixman",
-		"WLR_HEADLESS_OUTPUTS=1")
+		"WLR_HEADLESS_OUTPUTS="+strconv.Itoa(len(outputs)))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
