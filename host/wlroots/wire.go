@@ -340,8 +340,8 @@ func (c *conn) roundtrip(ctx context.Context) error {
 	}
 }
 
-// memfd returns a sealed-size anonymous file of size bytes, mapped shared
-// into memory. The caller unmaps the memory and closes the file.
+// memfd returns an anonymous file of size bytes, mapped shared into
+// memory. The caller unmaps the memory and closes the file.
 func memfd(name string, size int) (*os.File, []byte, error) {
 	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
