@@ -21,6 +21,7 @@ import (
 	"github.com/gethelp/gethelp/agentlink"
 	"github.com/gethelp/gethelp/bot"
 	"github.com/gethelp/gethelp/bot/email"
+	"github.com/gethelp/gethelp/bot/slack"
 	"github.com/gethelp/gethelp/bot/store"
 	"github.com/gethelp/gethelp/bot/webchat"
 	"github.com/gethelp/gethelp/rendezvous"
@@ -61,6 +62,17 @@ type BotConfig struct {
 			Base   string `yaml:"base"` // local part before '+'; default "gethelp"
 		} `yaml:"inbound"`
 	} `yaml:"email"`
+
+	// Slack: tokens come from $GETHELP_SLACK_BOT_TOKEN, $GETHELP_SLACK_APP_TOKEN
+	// and $GETHELP_SLACK_SIGNING_SECRET, or from the files named here.
+	Slack *struct {
+		APIURL            string `yaml:"api_url"`   // default https://slack.com/api/ (GovSlack, proxies, fakes)
+		Mode              string `yaml:"mode"`      // socket (default when an app token is set) or http
+		HTTPAddr          string `yaml:"http_addr"` // http mode: where Slack's requests arrive
+		BotTokenFile      string `yaml:"bot_token_file"`
+		AppTokenFile      string `yaml:"app_token_file"`
+		SigningSecretFile string `yaml:"signing_secret_file"`
+	} `yaml:"slack"`
 
 	Webchat *struct {
 		Listen    string `yaml:"listen"`
@@ -257,6 +269,30 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 		nets = append(nets, chat)
 		b.ready.WebchatURL = chat.URL()
 	}
+	if sc := cfg.Slack; sc != nil {
+		botToken, err := m.secret("GETHELP_SLACK_BOT_TOKEN", sc.BotTokenFile)
+		if err != nil {
+			return nil, err
+		}
+		appToken, err := m.secret("GETHELP_SLACK_APP_TOKEN", sc.AppTokenFile)
+		if err != nil {
+			return nil, err
+		}
+		signing, err := m.secret("GETHELP_SLACK_SIGNING_SECRET", sc.SigningSecretFile)
+		if err != nil {
+			return nil, err
+		}
+		mode := sc.Mode
+		if mode == "" && appToken == "" && signing != "" {
+			mode = slack.ModeHTTP
+		}
+		a, err := slack.New(slack.Options{APIURL: sc.APIURL, BotToken: botToken, AppToken: appToken, SigningSecret: signing,
+			Mode: mode, HTTPAddr: sc.HTTPAddr, Logger: m.logger})
+		if err != nil {
+			return nil, err
+		}
+		nets = append(nets, a)
+	}
 	if len(nets) == 0 {
 		return nil, errors.New("the bot's config names no chat network (webchat, slack or discord)")
 	}
@@ -336,6 +372,18 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 	}
 	ok = true
 	return b, nil
+}
+
+// secret reads a secret from the environment variable env, or else from
+// the first line of file; "" when neither is set.
+func (m *Main) secret(env, file string) (string, error) {
+	if v := strings.TrimSpace(m.Getenv(env)); v != "" {
+		return v, nil
+	}
+	if file == "" {
+		return "", nil
+	}
+	return readPasswordFile(file)
 }
 
 // loadOrCreateToken returns the 32-hex-digit token kept in path, making it
