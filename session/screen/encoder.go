@@ -234,8 +234,14 @@ func (e *Encoder) diffTile(img *Image, t int, lv Level) Rect {
 
 // diffBox returns the smallest rect holding every pixel of r where a and b
 // differ in blue, green or red, and whether the bytes of r are identical.
+//
+// Once a row has set the box's columns, a later row that differs is only
+// searched outside them (from the left up to the box, from the right down
+// to it), and inside them only if that finds nothing: a window dragged
+// across the screen changes most rows of its tiles, and most of their
+// pixels.
 func diffBox(a, b *Image, r Rect) (box Rect, same bool) {
-	x0, x1, y0, y1 := r.X+r.W, r.X, -1, -1
+	lo, hi, y0, y1 := r.W, 0, -1, -1 // columns [lo, hi) of the box, relative to r.X
 	same = true
 	for y := r.Y; y < r.Y+r.H; y++ {
 		ra := a.Pix[y*a.Stride+4*r.X : y*a.Stride+4*(r.X+r.W)]
@@ -244,18 +250,20 @@ func diffBox(a, b *Image, r Rect) (box Rect, same bool) {
 			continue
 		}
 		same = false
-		f := 0
-		for f < r.W && (le32(ra[4*f:])^le32(rb[4*f:]))&0xffffff == 0 {
-			f++
+		dirty := false
+		if f := firstDiff(ra[:4*lo], rb[:4*lo]); f < lo {
+			lo, dirty = f, true
 		}
-		if f == r.W {
+		from := max(hi, lo)
+		if l := lastDiff(ra[4*from:], rb[4*from:]); l >= 0 {
+			hi, dirty = from+l+1, true
+		}
+		if !dirty && lo < hi && firstDiff(ra[4*lo:4*hi], rb[4*lo:4*hi]) < hi-lo {
+			dirty = true
+		}
+		if !dirty {
 			continue
 		}
-		l := r.W - 1
-		for (le32(ra[4*l:])^le32(rb[4*l:]))&0xffffff == 0 {
-			l--
-		}
-		x0, x1 = min(x0, r.X+f), max(x1, r.X+l+1)
 		if y0 < 0 {
 			y0 = y
 		}
@@ -264,7 +272,52 @@ func diffBox(a, b *Image, r Rect) (box Rect, same bool) {
 	if y0 < 0 {
 		return Rect{}, same
 	}
-	return Rect{x0, y0, x1 - x0, y1 - y0}, same
+	return Rect{r.X + lo, y0, hi - lo, y1 - y0}, same
+}
+
+// bgrMask keeps blue, green and red of two pixels in a little-endian word.
+const bgrMask = 0x00ffffff00ffffff
+
+// firstDiff returns the index of the first pixel where the rows a and b
+// (of equal length, whole pixels) differ in blue, green or red, or their
+// length in pixels if they do not.
+func firstDiff(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := (binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])) & bgrMask; x != 0 {
+			if x&0xffffff == 0 {
+				return i/4 + 1
+			}
+			return i / 4
+		}
+	}
+	if i+4 <= n && (le32(a[i:])^le32(b[i:]))&0xffffff != 0 {
+		return i / 4
+	}
+	return n / 4
+}
+
+// lastDiff returns the index of the last pixel where the rows a and b (of
+// equal length, whole pixels) differ in blue, green or red, or -1 if they
+// do not.
+func lastDiff(a, b []byte) int {
+	i := min(len(a), len(b))
+	if i%8 != 0 {
+		i -= 4
+		if (le32(a[i:])^le32(b[i:]))&0xffffff != 0 {
+			return i / 4
+		}
+	}
+	for ; i >= 8; i -= 8 {
+		if x := (binary.LittleEndian.Uint64(a[i-8:]) ^ binary.LittleEndian.Uint64(b[i-8:])) & bgrMask; x != 0 {
+			if x>>32 == 0 {
+				return i/4 - 2
+			}
+			return i/4 - 1
+		}
+	}
+	return -1
 }
 
 // copyPixels copies the pixels of r from src to dst, both full frames.

@@ -133,15 +133,7 @@ func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
 
 // equalBGR reports whether two rows of pixels agree in blue, green and red.
 func equalBGR(a, b []byte) bool {
-	if string(a) == string(b) {
-		return true
-	}
-	for i := 0; i+4 <= len(a); i += 4 {
-		if (le32(a[i:])^le32(b[i:]))&0xffffff != 0 {
-			return false
-		}
-	}
-	return true
+	return string(a) == string(b) || firstDiff(a, b) == min(len(a), len(b))/4
 }
 
 // copyRect moves the w×h pixels at sx, sy to dx, dy inside m, reading every
