@@ -134,6 +134,9 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 			return s.stats, err
 		}
 		wait := s.interval() - time.Since(s.lastSent)
+		if _, ok := s.src.(PacedSource); ok {
+			wait = 0 // next passes the time to the source
+		}
 		s.mu.Lock()
 		full := s.seq-s.acked >= window
 		s.waiting = full
@@ -196,6 +199,9 @@ func (s *sharer) next(ctx context.Context) (Capture, error) {
 	}()
 	if len(s.cmds) > 0 { // queued before stopNext was set
 		return Capture{}, context.Canceled
+	}
+	if ps, ok := s.src.(PacedSource); ok {
+		return ps.NextAfter(nctx, s.lastSent.Add(s.interval()))
 	}
 	return s.src.Next(nctx)
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"time"
 
 	"github.com/gethelp/gethelp/session/screen"
 )
@@ -28,6 +29,20 @@ type Source interface {
 	// Close stops the source and releases what it holds; it waits for the
 	// source's goroutines to end. Calling it again returns nil.
 	Close() error
+}
+
+// PacedSource is implemented by sources that can hold a change back until
+// a given time. The sharer paces updates (at most one every 16 ms at
+// High, less often on a slower link or while the screen churns); with a
+// PacedSource it waits for the change and the time in one call, instead of
+// sleeping until the time and then waiting for the change, which wakes the
+// process once more per update for nothing when changes come slower than
+// the pace (typing).
+type PacedSource interface {
+	// NextAfter is Next, except that it does not read the screen before
+	// notBefore: a change that comes earlier waits, gathering what follows
+	// it, until then. A zero notBefore makes it Next.
+	NextAfter(ctx context.Context, notBefore time.Time) (Capture, error)
 }
 
 // Refresher is implemented by sources that can be asked for the whole

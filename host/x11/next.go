@@ -23,12 +23,22 @@ import (
 // Next returns ctx.Err() when ctx ends, an error wrapping net.ErrClosed
 // after Close, and one wrapping ErrLost when the X server went away.
 func (s *Source) Next(ctx context.Context) (host.Capture, error) {
+	return s.NextAfter(ctx, time.Time{})
+}
+
+// NextAfter is Next, except that it reads nothing before notBefore: damage
+// that comes earlier waits until then, and the damage that follows it in
+// the meantime goes into the same capture (see host.PacedSource).
+func (s *Source) NextAfter(ctx context.Context, notBefore time.Time) (host.Capture, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.stopped(ctx); err != nil {
 		return host.Capture{}, err
 	}
-	if w, h := s.rootSize(); s.img == nil || s.img.W != w || s.img.H != h || s.refresh.Swap(false) {
+	if w, h := s.rootSize(); s.img == nil || s.img.W != w || s.img.H != h || s.refresh.Load() {
+		if err := s.sleepUntil(ctx, notBefore); err != nil {
+			return host.Capture{}, err
+		}
 		return s.captureAll(ctx, w, h)
 	}
 	for {
@@ -40,6 +50,10 @@ func (s *Source) Next(ctx context.Context) (host.Capture, error) {
 			return host.Capture{}, errClosed
 		case <-s.lost:
 			return host.Capture{}, s.stopped(ctx)
+		}
+		if err := s.sleepUntil(ctx, notBefore); err != nil {
+			signal(s.damaged) // the damage is still there for next time
+			return host.Capture{}, err
 		}
 		if err := s.settle(ctx); err != nil {
 			signal(s.damaged) // the damage is still there for next time
@@ -78,6 +92,26 @@ const (
 	settleQuiet = time.Millisecond
 	settleMax   = 4 * time.Millisecond
 )
+
+// sleepUntil waits until t (the damage meanwhile piles up in pending).
+func (s *Source) sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return errClosed
+	case <-s.lost:
+		return s.stopped(ctx)
+	}
+}
 
 // settle waits until the damage stops coming for settleQuiet, or settleMax
 // has passed.

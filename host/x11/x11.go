@@ -26,6 +26,7 @@ var (
 	_ host.Source        = (*Source)(nil)
 	_ host.PointerSource = (*Source)(nil)
 	_ host.Refresher     = (*Source)(nil)
+	_ host.PacedSource   = (*Source)(nil)
 )
 
 // ErrLost is returned (wrapped) by Next and Pointer when the connection to

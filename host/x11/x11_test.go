@@ -301,6 +301,62 @@ func TestIdleScreenBlocks(t *testing.T) {
 	checkColour(t, c.Image, screen.Rect{X: 500, Y: 500, W: 10, H: 10}, 0x00ffff)
 }
 
+// NextAfter holds a change back until its time, and what is drawn
+// meanwhile goes into the same capture.
+func TestNextAfter(t *testing.T) {
+	display, _ := x11.StartXvfb(t, screenW, screenH, 24)
+	src, _ := open(t, display, x11.Options{})
+	p := dial(t, display)
+	next(t, src, 5*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	type result struct {
+		c   host.Capture
+		at  time.Time
+		err error
+	}
+	done := make(chan result, 1)
+	notBefore := time.Now().Add(300 * time.Millisecond)
+	go func() {
+		c, err := src.NextAfter(ctx, notBefore)
+		done <- result{c, time.Now(), err}
+	}()
+	p.fill(xproto.Drawable(p.root), 0xff0000, rect(100, 100, 20, 20))
+	time.Sleep(100 * time.Millisecond)
+	p.fill(xproto.Drawable(p.root), 0x00ff00, rect(400, 300, 20, 20))
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("NextAfter: %v", r.err)
+	}
+	if r.at.Before(notBefore) {
+		t.Errorf("NextAfter returned %v before its time", notBefore.Sub(r.at))
+	}
+	checkColour(t, r.c.Image, screen.Rect{X: 100, Y: 100, W: 20, H: 20}, 0xff0000)
+	checkColour(t, r.c.Image, screen.Rect{X: 400, Y: 300, W: 20, H: 20}, 0x00ff00)
+
+	// A time passed already: at once, as Next.
+	p.fill(xproto.Drawable(p.root), 0x0000ff, rect(10, 10, 5, 5))
+	start := time.Now()
+	c, err := src.NextAfter(ctx, start.Add(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("NextAfter with a past time took %v", d)
+	}
+	checkColour(t, c.Image, screen.Rect{X: 10, Y: 10, W: 5, H: 5}, 0x0000ff)
+
+	// Its wait ends with ctx, and the damage is kept for the next call.
+	p.fill(xproto.Drawable(p.root), 0xffff00, rect(50, 50, 5, 5))
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	if _, err := src.NextAfter(short, time.Now().Add(time.Hour)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("NextAfter past its context = %v, want context.DeadlineExceeded", err)
+	}
+	checkColour(t, next(t, src, 5*time.Second).Image, screen.Rect{X: 50, Y: 50, W: 5, H: 5}, 0xffff00)
+}
+
 func TestRefresh(t *testing.T) {
 	display, _ := x11.StartXvfb(t, screenW, screenH, 24)
 	src, _ := open(t, display, x11.Options{})
