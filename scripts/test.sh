@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 #   chromium             headless browser for the web UI tests
 #   fonts-dejavu-core    so pages render text in screenshots
 #   nftables, iproute2   network namespaces with real NAT for the connectivity tests
-PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2)
+#   sway, foot, grim     a headless Wayland compositor, a terminal and a reference capture
+PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2 sway foot grim)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

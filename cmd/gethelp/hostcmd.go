@@ -52,7 +52,7 @@ func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSe
 	fs.StringVar(&o.listen, "listen", "", "UDP address to listen on (default all interfaces, an ephemeral port)")
 	fs.StringVar(&o.name, "name", "", "your name as the helper sees it (default display_name in config, or user on host)")
 	fs.BoolVar(&o.json, "json", false, "machine interface: JSON events on stdout, JSON commands on stdin")
-	fs.StringVar(&o.source, "source", "", "screen to share: x11, synthetic or none (default x11 when $DISPLAY is set, else synthetic)")
+	fs.StringVar(&o.source, "source", "", "screen to share: x11, wayland (sway and other wlroots compositors), synthetic or none (default wayland when $WAYLAND_DISPLAY is set, x11 when $DISPLAY is, else synthetic)")
 	fs.StringVar(&o.bandwidth, "bandwidth", "high", "bandwidth level: low, medium, high or full (lossless)")
 	fs.IntVar(&o.monitor, "monitor", -1, "share only this monitor (0, 1, ...); -1 lets the helper choose")
 	fs.BoolVar(&o.noUI, "no-ui", false, "terminal only: no local web page")
@@ -330,6 +330,24 @@ func (m *Main) hostDevices(cfg *host.Config, srcName string) (release func(), er
 			closers[i]()
 		}
 	}
+	if srcName == "wayland" {
+		// A wlroots compositor lets no client see other windows or the
+		// person's keys: say so before sharing, and never promise masking.
+		if len(cfg.MaskedWindows) > 0 {
+			return nil, errors.New("masked_windows cannot be honoured on this Wayland compositor (it shows no client the windows); remove them from the config to share")
+		}
+		fmt.Fprintln(m.Stderr, "Note: on this Wayland desktop gethelp cannot hide password prompts from your helper, and ESC does not take control back: use Stop control or Disconnect.")
+		if cfg.NoControl == "" {
+			inj, err := openWaylandInput(m.Getenv("WAYLAND_DISPLAY"), m.Getenv("XDG_RUNTIME_DIR"), m.logger)
+			if err != nil {
+				m.logger.Warn("control will not be possible", "err", err)
+			} else {
+				closers = append(closers, inj.Close)
+				cfg.Injector = inj
+			}
+		}
+		return release, nil
+	}
 	if srcName != "x11" {
 		return release, nil
 	}
@@ -462,11 +480,15 @@ func revokedBy(by string) string {
 
 // openSource opens the screen to share and says which kind it opened.
 func (m *Main) openSource(name string) (host.Source, string, error) {
-	display := m.Getenv("DISPLAY")
+	display, wayland := m.Getenv("DISPLAY"), m.Getenv("WAYLAND_DISPLAY")
 	if name == "" {
-		name = "synthetic"
-		if display != "" {
+		switch {
+		case wayland != "":
+			name = "wayland" // under Xwayland, $DISPLAY shows X clients only
+		case display != "":
 			name = "x11"
+		default:
+			name = "synthetic"
 		}
 	}
 	switch name {
@@ -480,8 +502,17 @@ func (m *Main) openSource(name string) (host.Source, string, error) {
 		}
 		src, err := openX11(display, m.logger)
 		return src, name, err
+	case "wayland":
+		if wayland == "" {
+			return nil, name, errors.New("--source wayland needs a Wayland display, but $WAYLAND_DISPLAY is not set")
+		}
+		src, err := openWayland(wayland, m.Getenv("XDG_RUNTIME_DIR"), m.logger)
+		if err != nil {
+			return nil, name, fmt.Errorf("%w (gethelp shares sway and other wlroots compositors; GNOME and KDE need the portal, not supported yet)", err)
+		}
+		return src, name, nil
 	}
-	return nil, name, fmt.Errorf("unknown --source %q (use x11, synthetic or none)", name)
+	return nil, name, fmt.Errorf("unknown --source %q (use x11, wayland, synthetic or none)", name)
 }
 
 func defaultName() string {

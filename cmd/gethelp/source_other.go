@@ -26,3 +26,11 @@ func openX11Windows(string, *slog.Logger) (host.WindowLister, func() error, []st
 func openX11Clipboard(string, *slog.Logger) (host.Clipboard, func() error, error) {
 	return nil, nil, errors.New("the X11 clipboard is supported on Linux only so far")
 }
+
+func openWayland(string, string, *slog.Logger) (host.Source, error) {
+	return nil, errors.New("sharing a Wayland screen is supported on Linux only")
+}
+
+func openWaylandInput(string, string, *slog.Logger) (host.Injector, error) {
+	return nil, errors.New("control on Wayland is supported on Linux only")
+}
