@@ -132,6 +132,13 @@ func virtualScreen() screen.Rect {
 // Next returns ctx.Err() when ctx ends and an error wrapping
 // net.ErrClosed after Close.
 func (s *Source) Next(ctx context.Context) (host.Capture, error) {
+	return s.NextAfter(ctx, time.Time{})
+}
+
+// NextAfter is Next, except that it does not read the screen before
+// notBefore (the sharer's pace): a source that polls gathers what changes
+// until then for free. A zero notBefore makes it Next.
+func (s *Source) NextAfter(ctx context.Context, notBefore time.Time) (host.Capture, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -140,9 +147,17 @@ func (s *Source) Next(ctx context.Context) (host.Capture, error) {
 	if err := ctx.Err(); err != nil {
 		return host.Capture{}, err
 	}
-	t := time.NewTimer(0)
+	t := time.NewTimer(time.Until(notBefore))
 	defer t.Stop()
-	<-t.C
+	if !notBefore.IsZero() {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return host.Capture{}, ctx.Err()
+		case <-s.done:
+			return host.Capture{}, errClosed
+		}
+	}
 	for {
 		if s.refresh.Swap(false) {
 			s.whole = true

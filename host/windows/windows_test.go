@@ -180,6 +180,16 @@ func TestCapture(t *testing.T) {
 		t.Errorf("after Refresh: dirty %v, err %v; want the whole screen", c.Dirty, err)
 	}
 
+	// NextAfter holds the change back until its time.
+	src.Refresh()
+	notBefore := time.Now().Add(100 * time.Millisecond)
+	if c, err = src.NextAfter(ctx, notBefore); err != nil || len(c.Dirty) != 1 {
+		t.Errorf("NextAfter after Refresh: dirty %v, err %v", c.Dirty, err)
+	}
+	if early := time.Until(notBefore); early > 20*time.Millisecond { // Wine's clock is coarse
+		t.Errorf("NextAfter returned %v early", early)
+	}
+
 	// Figures: one BitBlt and one comparison.
 	const n = 100 // Go's clock on Wine ticks coarsely
 	src.mu.Lock()
