@@ -23,7 +23,10 @@
 //     screen makes Next wait and return nothing; its cost is the BitBlt
 //     and the comparison, 30 times a second. The image is Go memory, not
 //     the DIB, so an image kept past Close never points into freed GDI
-//     memory.
+//     memory. NextAfter (the sharer's pace) simply polls first at the
+//     time given. Under Wine on Xvfb a 1024×768 BitBlt takes 1–4 ms and
+//     the comparison 0.07 ms; a still 1920×1080 screen compares in 0.18
+//     ms (BenchmarkDiffCopyStill).
 //   - DXGI Desktop Duplication (damage and move rects from the GPU, far
 //     cheaper) is the faster path for later, with GDI as the fallback:
 //     Wine stubs it, so it cannot be tested here.
