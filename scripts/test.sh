@@ -12,16 +12,29 @@ cd "$(dirname "$0")/.."
 #   fonts-dejavu-core    so pages render text in screenshots
 #   nftables, iproute2   network namespaces with real NAT for the connectivity tests
 #   sway, foot, grim     a headless Wayland compositor, a terminal and a reference capture
-PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2 sway foot grim)
+#   wine, wine64, gcc-mingw-w64-x86-64
+#                        the Windows host's tests, run under Wine on Xvfb
+PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2 sway foot grim gcc-mingw-w64-x86-64)
+# Wine needs its recommended libraries (X rendering, input) to open windows.
+WITH_RECOMMENDS=(wine wine64)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]})); then
+missing_rec=()
+for p in "${WITH_RECOMMENDS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_rec+=("$p")
+done
+if ((${#missing[@]} + ${#missing_rec[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  echo "test.sh: installing ${missing[*]}"
+  echo "test.sh: installing ${missing[*]} ${missing_rec[*]}"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((${#missing[@]})); then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ((${#missing_rec[@]})); then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_rec[@]}" >/dev/null
+  fi
 fi
 
 echo "test.sh: gofmt"
@@ -31,5 +44,8 @@ if [[ -n "$unformatted" ]]; then
 fi
 echo "test.sh: go vet"
 go vet ./...
+echo "test.sh: the Windows build"
+GOOS=windows GOARCH=amd64 go vet ./cmd/gethelp ./host/windows/
+GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/gethelp
 echo "test.sh: go test -race"
 go test -race -count=1 -timeout 15m ./...

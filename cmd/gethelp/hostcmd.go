@@ -348,6 +348,15 @@ func (m *Main) hostDevices(cfg *host.Config, srcName string) (release func(), er
 		}
 		return release, nil
 	}
+	if srcName == "windows" {
+		cs, err := m.windowsDevices(cfg)
+		closers = append(closers, cs...)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("cannot watch the secure desktop for privacy: %w", err)
+		}
+		return release, nil
+	}
 	if srcName != "x11" {
 		return release, nil
 	}
@@ -488,7 +497,7 @@ func (m *Main) openSource(name string) (host.Source, string, error) {
 		case display != "":
 			name = "x11"
 		default:
-			name = "synthetic"
+			name = defaultSource // windows on Windows
 		}
 	}
 	switch name {
@@ -511,8 +520,11 @@ func (m *Main) openSource(name string) (host.Source, string, error) {
 			return nil, name, fmt.Errorf("%w (gethelp shares sway and other wlroots compositors; GNOME and KDE need the portal, not supported yet)", err)
 		}
 		return src, name, nil
+	case "windows":
+		src, err := openWindowsScreen(m.logger)
+		return src, name, err
 	}
-	return nil, name, fmt.Errorf("unknown --source %q (use x11, wayland, synthetic or none)", name)
+	return nil, name, fmt.Errorf("unknown --source %q (use x11, wayland, windows, synthetic or none)", name)
 }
 
 func defaultName() string {
