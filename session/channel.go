@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -237,35 +238,38 @@ func (c *Conn) acceptStreams() {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for {
-			st, err := c.qc.AcceptUniStream(ctx)
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = st.SetReadDeadline(time.Now().Add(prefaceTimeout))
-				ch, err := readPreface(st)
-				_ = st.SetReadDeadline(time.Time{})
-				c.queueStream(streamKey{ch, false}, st, err)
-			}()
-		}
+		acceptEach(ctx, &wg, c.qc.AcceptUniStream, func(st *quic.ReceiveStream) {
+			c.prefaced(st, st.SetReadDeadline, false)
+		})
 	}()
+	acceptEach(ctx, &wg, c.qc.AcceptStream, func(st *quic.Stream) {
+		c.prefaced(st, st.SetReadDeadline, true)
+	})
+}
+
+// acceptEach accepts streams until accept fails, handling each in a
+// goroutine counted in wg.
+func acceptEach[S any](ctx context.Context, wg *sync.WaitGroup, accept func(context.Context) (S, error), handle func(S)) {
 	for {
-		st, err := c.qc.AcceptStream(ctx)
+		st, err := accept(ctx)
 		if err != nil {
 			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = st.SetReadDeadline(time.Now().Add(prefaceTimeout))
-			ch, err := readPreface(st)
-			_ = st.SetReadDeadline(time.Time{})
-			c.queueStream(streamKey{ch, true}, st, err)
+			handle(st)
 		}()
 	}
+}
+
+// prefaced reads a new stream's preface, within prefaceTimeout, and queues
+// the stream by its channel.
+func (c *Conn) prefaced(st io.Reader, setDeadline func(time.Time) error, bidi bool) {
+	_ = setDeadline(time.Now().Add(prefaceTimeout))
+	ch, err := readPreface(st)
+	_ = setDeadline(time.Time{})
+	c.queueStream(streamKey{ch, bidi}, st, err)
 }
 
 func (c *Conn) queueStream(k streamKey, st any, err error) {

@@ -81,15 +81,7 @@ func (m *Main) hostAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return policyError{err}
 	}
-	if o.listen == "" {
-		o.listen = m.cfg.Listen
-	}
-	if o.name == "" {
-		o.name = m.cfg.DisplayName
-	}
-	if o.name == "" {
-		o.name = defaultName()
-	}
+	o.listen, o.name = m.hostDefaults(o.listen, o.name)
 	cert, err := agentlink.LoadOrCreateKey(filepath.Join(m.stateDir, agentKeyFile))
 	if err != nil {
 		return err

@@ -105,15 +105,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 	if o.ttl, err = pol.checkHosting(o.ttl, o.ttlExplicit); err != nil {
 		return policyError{err}
 	}
-	if o.listen == "" {
-		o.listen = m.cfg.Listen
-	}
-	if o.name == "" {
-		o.name = m.cfg.DisplayName
-	}
-	if o.name == "" {
-		o.name = defaultName()
-	}
+	o.listen, o.name = m.hostDefaults(o.listen, o.name)
 	password := ""
 	if o.passwordFile != "" {
 		if password, err = readPasswordFile(o.passwordFile); err != nil {
@@ -525,6 +517,21 @@ func (m *Main) openSource(name string) (host.Source, string, error) {
 		return src, name, err
 	}
 	return nil, name, fmt.Errorf("unknown --source %q (use x11, wayland, windows, synthetic or none)", name)
+}
+
+// hostDefaults fills in the listen address and the person's name from the
+// config, and the name from the account and computer when there is none.
+func (m *Main) hostDefaults(listen, name string) (string, string) {
+	if listen == "" {
+		listen = m.cfg.Listen
+	}
+	if name == "" {
+		name = m.cfg.DisplayName
+	}
+	if name == "" {
+		name = defaultName()
+	}
+	return listen, name
 }
 
 func defaultName() string {
