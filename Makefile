@@ -15,7 +15,15 @@ build:
 FUZZTIME ?= 60s
 fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./invitations/
-	go test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./session/
+	go test -run=NONE -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./session/
+	go test -run=NONE -fuzz=FuzzParseInput -fuzztime=$(FUZZTIME) ./session/
+	go test -run=NONE -fuzz=FuzzReadMessage -fuzztime=$(FUZZTIME) ./session/files/
+	go test -run=NONE -fuzz=FuzzReadMessage -fuzztime=$(FUZZTIME) ./agentlink/
+	go test -run=NONE -fuzz=FuzzParseReply -fuzztime=$(FUZZTIME) ./bot/email/
+	go test -run=NONE -fuzz=FuzzEvents -fuzztime=$(FUZZTIME) ./bot/slack/
+	go test -run=NONE -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./bot/discord/
+	go test -run=NONE -fuzz=FuzzFilterConn -fuzztime=$(FUZZTIME) ./host/x11/
+	go test -run=NONE -fuzz=FuzzParseXIQueryDeviceReply -fuzztime=$(FUZZTIME) ./host/x11/
 	go test -run=NONE -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./sessionlog/
 	go test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./session/screen/
 	go test -run=NONE -fuzz=FuzzParseCommand -fuzztime=$(FUZZTIME) ./cmd/gethelp/

@@ -40,6 +40,9 @@ type Config struct {
 	// help or take tickets: e-mail addresses, "@domain" for a whole
 	// domain, or "network:user-id".
 	Helpers []string
+	// HelperAddresses are e-mail addresses the administrator vouches for,
+	// by "network:user-id", for networks that give bots none (Discord).
+	HelperAddresses map[string]string
 	// ReplyAddress makes a ticket's reply address: "bot+%s@example.org"
 	// where %s is the ticket's token. Empty: e-mail replies are not taken.
 	ReplyAddress string

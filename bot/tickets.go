@@ -105,6 +105,7 @@ func (c *Core) helperFor(ctx context.Context, cmd Command, mention string) (*Ide
 		ws = cmd.From.Workspace
 	}
 	h, err := lookup.LookupUser(ctx, ws, mention)
+	h = c.withAddress(h)
 	switch {
 	case errors.Is(err, ErrNoSuchUser):
 		return nil, Reply{Text: fmt.Sprintf("I don't know %s here.", mention)}
@@ -115,10 +116,26 @@ func (c *Core) helperFor(ctx context.Context, cmd Command, mention string) (*Ide
 		return nil, Reply{Text: "You asked yourself for help: name someone else, or ask the help desk."}
 	case !c.allowedHelper(h):
 		return nil, Reply{Text: fmt.Sprintf("%s is not one of the helpers allowed here; ask the help desk instead: /gethelp what is wrong", h.DisplayName)}
-	case h.Email == "" && c.cfg.InvitationVia == ViaEmail:
-		return nil, Reply{Text: fmt.Sprintf("%s has no e-mail address I can see, so I cannot send them the invitation.", h.DisplayName)}
+	}
+	if h.Email == "" && c.needsEmail() {
+		return nil, Reply{Text: fmt.Sprintf("%s has no e-mail address I can see, so I cannot send them the invitation and its password on two channels.", h.DisplayName)}
 	}
 	return &h, Reply{}
+}
+
+// needsEmail reports whether the invitation or its password goes by
+// e-mail.
+func (c *Core) needsEmail() bool {
+	return c.cfg.InvitationVia == ViaEmail || c.cfg.PasswordVia == ViaEmail
+}
+
+// withAddress fills in a helper's e-mail address from
+// Config.HelperAddresses when the network gave none.
+func (c *Core) withAddress(h Identity) Identity {
+	if h.Email == "" {
+		h.Email = c.cfg.HelperAddresses[h.Network+":"+h.UserID]
+	}
+	return h
 }
 
 // allowedHelper applies Config.Helpers.
@@ -189,12 +206,13 @@ func (c *Core) Button(ctx context.Context, b Press) Reply {
 		return Reply{Text: fmt.Sprintf("Too late: %s took it already.", who)}
 	case sameUser(b.From, t.Requester):
 		return Reply{Text: "That is your own request."}
-	case !c.allowedHelper(b.From):
+	case !c.allowedHelper(c.withAddress(b.From)):
 		return Reply{Text: "You are not one of the helpers allowed here."}
-	case b.From.Email == "" && c.cfg.InvitationVia == ViaEmail:
-		return Reply{Text: "I cannot see your e-mail address, so I cannot send you the invitation."}
 	}
-	helper := b.From
+	helper := c.withAddress(b.From)
+	if helper.Email == "" && c.needsEmail() {
+		return Reply{Text: "I cannot see your e-mail address, so I cannot send you the invitation and its password on two channels."}
+	}
 	var took bool
 	err = c.updateTicket(ctx, t.ID, func(x *store.Ticket) {
 		took = x.State == store.StateAwaitingHelper

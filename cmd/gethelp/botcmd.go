@@ -20,6 +20,7 @@ import (
 
 	"github.com/gethelp/gethelp/agentlink"
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/discord"
 	"github.com/gethelp/gethelp/bot/email"
 	"github.com/gethelp/gethelp/bot/slack"
 	"github.com/gethelp/gethelp/bot/store"
@@ -74,6 +75,18 @@ type BotConfig struct {
 		SigningSecretFile string `yaml:"signing_secret_file"`
 	} `yaml:"slack"`
 
+	// Discord: the token comes from $GETHELP_DISCORD_TOKEN or token_file.
+	Discord *struct {
+		APIURL        string   `yaml:"api_url"` // default https://discord.com (proxies, fakes)
+		ApplicationID string   `yaml:"application_id"`
+		Guilds        []string `yaml:"guilds"` // register /gethelp in these servers at once; else globally
+		TokenFile     string   `yaml:"token_file"`
+	} `yaml:"discord"`
+	// HelperAddresses are helpers' e-mail addresses by "network:user-id",
+	// vouched for by the administrator, for networks that give bots none
+	// (Discord).
+	HelperAddresses map[string]string `yaml:"helper_addresses"`
+
 	Webchat *struct {
 		Listen    string `yaml:"listen"`
 		StateFile string `yaml:"state_file"` // default <state_dir>/bot/webchat.json
@@ -124,6 +137,9 @@ func (m *Main) botCmd(ctx context.Context, args []string) error {
 		if b.ready.WebchatURL != "" {
 			fmt.Fprintf(m.Stdout, "Web chat: %s\n", b.ready.WebchatURL)
 		}
+		if b.ready.DiscordInstallURL != "" {
+			fmt.Fprintf(m.Stdout, "Install in a Discord server: %s\n", b.ready.DiscordInstallURL)
+		}
 		if b.ready.AdminAddr != "" {
 			fmt.Fprintf(m.Stdout, "Health and metrics: http://%s/healthz, /metrics\n", b.ready.AdminAddr)
 		}
@@ -140,6 +156,8 @@ type readyEvent struct {
 	AdminAddr      string `json:"admin_addr,omitempty"`
 	InboundAddr    string `json:"inbound_addr,omitempty"`
 	RendezvousAddr string `json:"rendezvous_addr,omitempty"`
+	// DiscordInstallURL is the link that installs the bot in a server.
+	DiscordInstallURL string `json:"discord_install_url,omitempty"`
 }
 
 // runningBot is a bot with everything it listens on.
@@ -293,6 +311,18 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 		}
 		nets = append(nets, a)
 	}
+	if dc := cfg.Discord; dc != nil {
+		tok, err := m.secret("GETHELP_DISCORD_TOKEN", dc.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		a, err := discord.New(discord.Options{APIURL: dc.APIURL, Token: tok, ApplicationID: dc.ApplicationID, Guilds: dc.Guilds, Logger: m.logger})
+		if err != nil {
+			return nil, err
+		}
+		nets = append(nets, a)
+		b.ready.DiscordInstallURL = discord.InstallURL(dc.ApplicationID)
+	}
 	if len(nets) == 0 {
 		return nil, errors.New("the bot's config names no chat network (webchat, slack or discord)")
 	}
@@ -338,7 +368,7 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 		Store: st, Networks: nets, Mail: mailer,
 		InvitationVia: cfg.InvitationVia, PasswordVia: cfg.PasswordVia,
 		HelpDesk: bot.Place{Channel: cfg.HelpDesk.Channel}, HelpDeskNetwork: cfg.HelpDesk.Network,
-		Helpers: cfg.Helpers, ReplyAddress: replyAddress, Logger: m.logger,
+		Helpers: cfg.Helpers, HelperAddresses: cfg.HelperAddresses, ReplyAddress: replyAddress, Logger: m.logger,
 	})
 	if err != nil {
 		return nil, err
