@@ -54,19 +54,26 @@ func (h *Host) AcceptFile(id string) error { return h.decisions.Decide(id, true)
 func (h *Host) DeclineFile(id string) error { return h.decisions.Decide(id, false) }
 
 // SendFile sends the file at path to the helper; the helper accepts or
-// declines it. It returns once the file is hashed and offered; progress
-// and the outcome come as events. It returns ErrNoSession, or the error
-// of reading the file.
-func (h *Host) SendFile(path string) error {
+// declines it. It returns once the file is hashed (with ctx) and offered;
+// progress and the outcome come as events. It returns ErrNoSession, or the
+// error of reading the file.
+func (h *Host) SendFile(ctx context.Context, path string) error {
+	offer, err := files.OfferFile(ctx, path)
+	if err != nil {
+		return err
+	}
+	return h.SendOffer(path, offer)
+}
+
+// SendOffer sends the file at path whose offer the caller computed with
+// files.OfferFile (so it knows the transfer's ID before any event), as
+// SendFile does.
+func (h *Host) SendOffer(path string, offer files.Offer) error {
 	h.mu.Lock()
 	s, ctx := h.sess, h.sessCtx
 	h.mu.Unlock()
 	if s == nil {
 		return ErrNoSession
-	}
-	offer, err := files.OfferFile(ctx, path)
-	if err != nil {
-		return err
 	}
 	h.transfers.Add(1)
 	go func() {

@@ -80,7 +80,7 @@ func TestFilesBothWays(t *testing.T) {
 	}
 
 	// Person to helper: the viewer has no folder, so it declines.
-	if err := c.h.SendFile(path); err != nil {
+	if err := c.h.SendFile(context.Background(), path); err != nil {
 		t.Fatal(err)
 	}
 	if f := waitHost(t, c.hostEvents, host.EventFileFailed); f.Reason != "declined" {

@@ -39,6 +39,17 @@ func (v *Viewer) SendFile(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
+	return v.SendOffer(path, offer)
+}
+
+// SendOffer sends the file at path whose offer the caller computed with
+// files.OfferFile (so it knows the transfer's ID before any event), as
+// SendFile does; it returns ErrFilesNotAllowed before the person granted
+// files.
+func (v *Viewer) SendOffer(path string, offer files.Offer) error {
+	if !slices.Contains(v.Capabilities(), session.CapFiles) {
+		return ErrFilesNotAllowed
+	}
 	v.transfers.Add(1)
 	go func() {
 		defer v.transfers.Done()

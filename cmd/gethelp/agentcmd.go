@@ -526,7 +526,7 @@ func hostCommand(h *host.Host, c command) error {
 	case "revoke":
 		err = h.Revoke(session.ByButton, c.Capabilities...)
 	case "send_file":
-		err = h.SendFile(c.Path)
+		err = h.SendFile(context.Background(), c.Path)
 	case "accept_file":
 		err = h.AcceptFile(c.ID)
 	case "decline_file":

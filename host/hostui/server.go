@@ -17,6 +17,7 @@ import (
 	"github.com/gethelp/gethelp/localweb"
 	"github.com/gethelp/gethelp/localweb/filexfer"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/files"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -138,7 +139,7 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.files = filexfer.New(s.web, filexfer.Options{
-		SendFile: func(_ context.Context, path string) error { return h.SendFile(path) },
+		SendFile: func(_ context.Context, path string, o files.Offer) error { return h.SendOffer(path, o) },
 		Words:    errorText,
 		Logger:   s.logger,
 	})

@@ -43,10 +43,10 @@ var _ Page = (*localweb.Page)(nil)
 
 // Options configures New.
 type Options struct {
-	// SendFile offers the file at path through the session, as
-	// host.SendFile or viewer.SendFile do: it returns once the file is
-	// hashed and offered. ctx is cancelled by Close. Never nil.
-	SendFile func(ctx context.Context, path string) error
+	// SendFile offers the file at path, whose offer the Sender computed,
+	// through the session (host.SendOffer, viewer.SendOffer): it returns
+	// once the file is offered. ctx is cancelled by Close. Never nil.
+	SendFile func(ctx context.Context, path string, offer files.Offer) error
 	// Allowed, if not nil, is asked before each file is sent: an error
 	// refuses it (Send returns the error) and removes its upload.
 	Allowed func() error
@@ -141,8 +141,8 @@ func (s *Sender) send(p Page, id string) error {
 	if err != nil {
 		return err
 	}
-	// The events of the transfer name its offer ID: computed here, as
-	// SendFile will, to know when the copy can go.
+	// The events of the transfer name its offer ID: computed here, once,
+	// to know when the copy can go, and handed to SendFile.
 	offer, err := files.OfferFile(s.ctx, u.Path)
 	if err != nil {
 		s.uploads.RemoveUpload(id)
@@ -158,7 +158,7 @@ func (s *Sender) send(p Page, id string) error {
 	s.mu.Unlock()
 	b, _ := json.Marshal(queued{Type: "file_queued", Upload: id, ID: offer.ID, Name: offer.Name, Size: offer.Size})
 	p.SendText(b) // before any event of the transfer
-	if err := s.opts.SendFile(s.ctx, u.Path); err != nil {
+	if err := s.opts.SendFile(s.ctx, u.Path, offer); err != nil {
 		s.mu.Lock()
 		delete(s.sending, offer.ID)
 		s.mu.Unlock()

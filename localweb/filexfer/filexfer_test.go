@@ -108,7 +108,7 @@ type sent struct {
 
 func newSent() *sent { return &sent{paths: make(chan string, 10), answers: make(chan error, 10)} }
 
-func (s *sent) sendFile(ctx context.Context, path string) error {
+func (s *sent) sendFile(ctx context.Context, path string, _ files.Offer) error {
 	s.paths <- path
 	select {
 	case err := <-s.answers:

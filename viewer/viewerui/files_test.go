@@ -93,7 +93,7 @@ func TestViewerFiles(t *testing.T) {
 
 	// Alice sends a file: the helper is asked and accepts.
 	const invoice = "%PDF-1.4 invoice 2024-117"
-	if err := l.host.SendFile(localwebtest.WriteFile(t, "invoice.pdf", invoice)); err != nil {
+	if err := l.host.SendFile(context.Background(), localwebtest.WriteFile(t, "invoice.pdf", invoice)); err != nil {
 		t.Fatal(err)
 	}
 	sent := l.hostEv.Wait(t, "Alice's offer", func(e host.Event) bool { return e.Type == host.EventFileProgress && e.Name == "invoice.pdf" })

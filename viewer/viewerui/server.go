@@ -14,6 +14,7 @@ import (
 
 	"github.com/gethelp/gethelp/localweb"
 	"github.com/gethelp/gethelp/localweb/filexfer"
+	"github.com/gethelp/gethelp/session/files"
 	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 )
@@ -100,7 +101,7 @@ func New(v *viewer.Viewer, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.files = filexfer.New(s.web, filexfer.Options{
-		SendFile: v.SendFile,
+		SendFile: func(_ context.Context, path string, o files.Offer) error { return v.SendOffer(path, o) },
 		Allowed:  s.uploadAllowed, // the person may have taken files back since the upload
 		Words:    s.errorText,
 		Logger:   s.logger,
