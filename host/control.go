@@ -60,6 +60,21 @@ const (
 // knownCaps are the capabilities in the order they are reported.
 var knownCaps = []string{session.CapControl, session.CapAdminPrompts, session.CapFiles, session.CapClipboard}
 
+// activator is implemented by key watchers that can stop reading the
+// keyboard while nobody has control (host/x11): a person typing then costs
+// nothing.
+type activator interface{ SetActive(bool) error }
+
+// watchKeys turns the ESC watcher on while the helper has control, and off
+// otherwise.
+func (h *Host) watchKeys(on bool) {
+	if a, ok := h.cfg.Keys.(activator); ok && !h.cfg.IgnoreEscape {
+		if err := a.SetActive(on); err != nil {
+			h.logger.Warn("turning the ESC watcher on or off", "on", on, "err", err)
+		}
+	}
+}
+
 // releaser is implemented by injectors that can release what the helper
 // holds (host/x11).
 type releaser interface{ ReleaseAll() error }
@@ -172,6 +187,9 @@ func (h *Host) Grant(caps ...string) error {
 	h.consent.noted = false
 	now := h.consent.list()
 	h.mu.Unlock()
+	if slices.Contains(now, session.CapControl) {
+		h.watchKeys(true) // before the helper can type: ESC works from the first key
+	}
 	_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: now, By: session.ByGrant})
 	h.toSharer(shareCmd{privacy: true}) // admin_prompts may unblank the view
 	h.record("control_granted", map[string]any{"helper": s.PeerName(), "capabilities": now})
@@ -234,6 +252,7 @@ func (h *Host) Revoke(by string, caps ...string) error {
 	h.mu.Unlock()
 	if lostControl {
 		h.releaseAll()
+		h.watchKeys(false)
 	}
 	reason := ""
 	switch by {
@@ -262,6 +281,7 @@ func (h *Host) endConsent(helper string) {
 	h.mu.Unlock()
 	if had {
 		h.releaseAll()
+		h.watchKeys(false)
 	}
 	if len(gone) > 0 {
 		h.record("control_revoked", map[string]any{"helper": helper, "by": session.ByDisconnect, "capabilities": gone})

@@ -57,6 +57,7 @@ func (h *Host) Run(ctx context.Context) error {
 	stop := make(chan struct{})
 	defer close(stop)
 
+	h.watchKeys(false) // nobody has control yet
 	escDone := make(chan struct{})
 	go func() { defer close(escDone); h.watchEscape(ctx) }()
 	defer func() { cancel(); <-escDone }()

@@ -82,6 +82,9 @@ type WatchOptions struct {
 // KeyWatcher reports presses of Escape on the physical keyboards of an X
 // server. Create it with WatchKeys.
 type KeyWatcher struct {
+	activeMu sync.Mutex // serialises SetActive
+	active   bool       // guarded by activeMu: key events are selected
+
 	conn    *xgb.Conn
 	queue   *eventQueue
 	log     *slog.Logger
@@ -162,6 +165,7 @@ func WatchKeys(display string, opts WatchOptions) (*KeyWatcher, error) {
 		conn.Close()
 		return nil, err
 	}
+	w.active = true
 	w.wg.Add(1)
 	go w.run()
 	return w, nil
@@ -211,16 +215,8 @@ func (w *KeyWatcher) setup() error {
 
 	setup := xproto.Setup(c)
 	w.minKey, w.maxKey = setup.MinKeycode, setup.MaxKeycode
-	masks := []xiEventMask{
-		{deviceid: xiAllMasterDevices, mask: 1<<xiRawKeyPress | 1<<xiRawKeyRelease},
-		{deviceid: xiAllDevices, mask: 1 << xiHierarchyChanged}, // allowed only for XIAllDevices
-	}
-	for _, root := range setup.Roots { // raw events go to the root of the screen the device is on
-		cookie := c.NewCookie(true, false)
-		c.NewRequest(xiSelectEventsRequest(w.xi, uint32(root.Root), masks), cookie)
-		if err := cookie.Check(); err != nil {
-			return fmt.Errorf("x11: select raw key events: %w", err)
-		}
+	if err := w.selectKeys(true); err != nil {
+		return err
 	}
 	// Selected first, read second: a change in between is notified.
 	if err := w.readDevices(); err != nil {
@@ -230,6 +226,45 @@ func (w *KeyWatcher) setup() error {
 		return err
 	}
 	w.log.Debug("watching Escape", "xinput", fmt.Sprintf("%d.%d", major, minor), "escape keycodes", len(w.escape))
+	return nil
+}
+
+// selectKeys selects the raw key events on every root (and the device
+// hierarchy's changes always), or only the hierarchy when keys is false.
+func (w *KeyWatcher) selectKeys(keys bool) error {
+	var keyMask uint32
+	if keys {
+		keyMask = 1<<xiRawKeyPress | 1<<xiRawKeyRelease
+	}
+	masks := []xiEventMask{
+		{deviceid: xiAllMasterDevices, mask: keyMask},
+		{deviceid: xiAllDevices, mask: 1 << xiHierarchyChanged}, // allowed only for XIAllDevices
+	}
+	for _, root := range xproto.Setup(w.conn).Roots { // raw events go to the root of the screen the device is on
+		cookie := w.conn.NewCookie(true, false)
+		w.conn.NewRequest(xiSelectEventsRequest(w.xi, uint32(root.Root), masks), cookie)
+		if err := cookie.Check(); err != nil {
+			return fmt.Errorf("x11: select raw key events: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetActive starts (true) or stops (false) reading the keyboard. A watcher
+// is active when WatchKeys returns. While inactive the X server sends it
+// no key events at all, so a person typing costs nothing: the host keeps
+// it inactive while nobody has control, when ESC has nothing to take
+// back. Escape pressed while inactive is not reported.
+func (w *KeyWatcher) SetActive(active bool) error {
+	w.activeMu.Lock()
+	defer w.activeMu.Unlock()
+	if w.active == active {
+		return nil
+	}
+	if err := w.selectKeys(active); err != nil {
+		return err
+	}
+	w.active = active
 	return nil
 }
 

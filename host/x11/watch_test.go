@@ -182,6 +182,23 @@ func TestWatchKeysPhysicalEscape(t *testing.T) {
 	}
 }
 
+// An inactive watcher reads no keys: ESC then is not reported; active
+// again, it is.
+func TestWatchKeysInactive(t *testing.T) {
+	d := x11.StartNested(t, 800, 600)
+	w := watch(t, d.Inner)
+	if err := w.SetActive(false); err != nil {
+		t.Fatal(err)
+	}
+	d.Type("Escape")
+	expectNone(t, w, 500*time.Millisecond, "Escape while inactive")
+	if err := w.SetActive(true); err != nil {
+		t.Fatal(err)
+	}
+	d.Type("Escape")
+	expectEscape(t, w, 10*time.Second, "physical Escape once active again")
+}
+
 func TestWatchKeysIgnoresXTESTEscape(t *testing.T) {
 	d := x11.StartNested(t, 800, 600)
 	w := watch(t, d.Inner)
