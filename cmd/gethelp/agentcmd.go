@@ -82,6 +82,7 @@ func (m *Main) hostAgent(ctx context.Context, args []string) error {
 		return policyError{err}
 	}
 	o.listen, o.name = m.hostDefaults(o.listen, o.name)
+	m.lightHost()
 	cert, err := agentlink.LoadOrCreateKey(filepath.Join(m.stateDir, agentKeyFile))
 	if err != nil {
 		return err
