@@ -255,9 +255,9 @@ func OpenClipboard(display string, opts ClipboardOptions) (*Clipboard, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	conn, err := xgb.NewConnDisplay(display)
+	conn, err := openDisplay(display)
 	if err != nil {
-		return nil, fmt.Errorf("x11: cannot open display %s: %w", display, err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Clipboard{
@@ -292,10 +292,7 @@ func OpenClipboard(display string, opts ClipboardOptions) (*Clipboard, error) {
 func (c *Clipboard) setup() error {
 	conn := c.conn
 	info := xproto.Setup(conn)
-	if conn.DefaultScreen < 0 || conn.DefaultScreen >= len(info.Roots) {
-		return fmt.Errorf("x11: display %s has no screen %d", c.display, conn.DefaultScreen)
-	}
-	root := info.Roots[conn.DefaultScreen].Root
+	root := info.DefaultScreen(conn).Root
 	// A request is at most MaximumRequestLength 4-byte units (xgb has no
 	// BIG-REQUESTS); the protocol guarantees at least 4096 bytes.
 	c.chunk = max(int(info.MaximumRequestLength)*4, 4096) - 100
@@ -433,11 +430,7 @@ func (c *Clipboard) Close() error {
 func (c *Clipboard) read() {
 	defer c.wg.Done()
 	defer close(c.readDone)
-	for {
-		ev, xerr := c.conn.WaitForEvent()
-		if ev == nil && xerr == nil {
-			return
-		}
+	for ev, xerr := range xevents(c.conn) {
 		c.pmu.Lock()
 		if len(c.queue) < maxClipboardEvents {
 			c.queue = append(c.queue, clipEvent{ev, xerr})
@@ -507,7 +500,7 @@ func (c *Clipboard) lostErr(err error) error {
 	if c.ctx.Err() != nil {
 		return errClipboardClosed
 	}
-	return fmt.Errorf("%w (display %s: %v)", ErrLost, c.display, err)
+	return lostError(c.display, err)
 }
 
 // stop records why the worker stopped and fails the Sets it holds.

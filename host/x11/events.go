@@ -27,11 +27,7 @@ type window struct {
 func (s *Source) read() {
 	defer s.wg.Done()
 	defer close(s.lost)
-	for {
-		ev, xerr := s.conn.WaitForEvent()
-		if ev == nil && xerr == nil {
-			return
-		}
+	for ev, xerr := range xevents(s.conn) {
 		if xerr != nil {
 			// An error of a request nobody waits for (unchecked): a window
 			// that went away between two requests, say. Nothing to do.

@@ -56,7 +56,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"slices"
@@ -165,9 +164,9 @@ func OpenInjector(display string, opts InjectorOptions) (*Injector, error) {
 	if hold <= 0 {
 		hold = 2 * time.Second
 	}
-	conn, err := xgb.NewConnDisplay(display)
+	conn, err := openDisplay(display)
 	if err != nil {
-		return nil, fmt.Errorf("x11: cannot open display %s: %w", display, err)
+		return nil, err
 	}
 	if err := initXTest(conn); err != nil {
 		conn.Close()
@@ -177,10 +176,6 @@ func OpenInjector(display string, opts InjectorOptions) (*Injector, error) {
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("x11: XTEST version: %w", err)
-	}
-	if c := conn.DefaultScreen; c < 0 || c >= len(xproto.Setup(conn).Roots) {
-		conn.Close()
-		return nil, fmt.Errorf("x11: display %s has no screen %d", display, c)
 	}
 	inj := &Injector{
 		display: display,
@@ -767,11 +762,7 @@ func (inj *Injector) Close() error {
 func (inj *Injector) read() {
 	defer inj.wg.Done()
 	defer close(inj.lost)
-	for {
-		ev, xerr := inj.conn.WaitForEvent()
-		if ev == nil && xerr == nil {
-			return
-		}
+	for ev, xerr := range xevents(inj.conn) {
 		if xerr != nil {
 			inj.log.Debug("X error", "error", xerr)
 			continue
@@ -790,7 +781,7 @@ func (inj *Injector) stoppedLocked() error {
 	}
 	select {
 	case <-inj.lost:
-		return fmt.Errorf("%w (display %s)", ErrLost, inj.display)
+		return lostError(inj.display, nil)
 	default:
 	}
 	return nil
@@ -801,10 +792,7 @@ func (inj *Injector) xerr(what string, err error) error {
 	if serr := inj.stoppedLocked(); serr != nil {
 		return serr
 	}
-	if errors.Is(err, io.EOF) { // the reader has not noticed yet
-		return fmt.Errorf("%w (display %s)", ErrLost, inj.display)
-	}
-	return fmt.Errorf("x11: %s: %w", what, err)
+	return requestError(inj.display, what, err)
 }
 
 // keymap is the server's core keyboard map and modifier map.

@@ -203,9 +203,9 @@ func WatchWindows(display string, logger *slog.Logger) (*WindowWatcher, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	log := logger.With("component", "x11-windows", "display", display)
-	conn, err := xgb.NewConnDisplay(display)
+	conn, err := openDisplay(display)
 	if err != nil {
-		return nil, fmt.Errorf("x11: cannot open display %s: %w", display, err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &WindowWatcher{
@@ -227,11 +227,7 @@ func WatchWindows(display string, logger *slog.Logger) (*WindowWatcher, error) {
 		return nil, err
 	}
 
-	info := xproto.Setup(conn)
-	if conn.DefaultScreen < 0 || conn.DefaultScreen >= len(info.Roots) {
-		return fail(fmt.Errorf("x11: display %s has no screen %d", display, conn.DefaultScreen))
-	}
-	w.root = info.Roots[conn.DefaultScreen].Root
+	w.root = xproto.Setup(conn).DefaultScreen(conn).Root
 	if w.syncWin, err = xproto.NewWindowId(conn); err != nil {
 		return fail(fmt.Errorf("x11: display %s: %w", display, err))
 	}
@@ -375,11 +371,7 @@ func (w *WindowWatcher) Close() error {
 func (w *WindowWatcher) read() {
 	defer w.wg.Done()
 	defer close(w.readDone)
-	for {
-		ev, xerr := w.conn.WaitForEvent()
-		if ev == nil && xerr == nil {
-			return
-		}
+	for ev, xerr := range xevents(w.conn) {
 		if xerr != nil {
 			// An error of an unchecked request: a window that went away
 			// before the watcher selected PropertyChange on it.
@@ -509,7 +501,7 @@ func (w *WindowWatcher) lostErr(err error) error {
 	if w.ctx.Err() != nil {
 		return errWatcherClosed
 	}
-	return fmt.Errorf("%w (display %s: %v)", ErrLost, w.display, err)
+	return lostError(w.display, err)
 }
 
 // stop records why the watcher stopped.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -116,9 +115,9 @@ func Open(display string, opts Options) (*Source, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "x11", "display", display)
-	conn, err := xgb.NewConnDisplay(display)
+	conn, err := openDisplay(display)
 	if err != nil {
-		return nil, fmt.Errorf("x11: cannot open display %s: %w", display, err)
+		return nil, err
 	}
 	s := &Source{
 		display:   display,
@@ -147,11 +146,8 @@ func Open(display string, opts Options) (*Source, error) {
 func (s *Source) setup() error {
 	c := s.conn
 	info := xproto.Setup(c)
-	if c.DefaultScreen < 0 || c.DefaultScreen >= len(info.Roots) {
-		return fmt.Errorf("x11: display %s has no screen %d", s.display, c.DefaultScreen)
-	}
-	scr := info.Roots[c.DefaultScreen]
-	if err := checkFormat(info, &scr); err != nil {
+	scr := info.DefaultScreen(c)
+	if err := checkFormat(info, scr); err != nil {
 		return err
 	}
 	s.root = scr.Root
@@ -304,7 +300,7 @@ func (s *Source) stopped(ctx context.Context) error {
 	}
 	select {
 	case <-s.lost:
-		return fmt.Errorf("%w (display %s)", ErrLost, s.display)
+		return lostError(s.display, nil)
 	default:
 	}
 	return ctx.Err()
@@ -316,8 +312,5 @@ func (s *Source) xerr(what string, err error) error {
 	if err := s.stopped(context.Background()); err != nil {
 		return err
 	}
-	if errors.Is(err, io.EOF) { // the reader has not noticed yet
-		return fmt.Errorf("%w (display %s)", ErrLost, s.display)
-	}
-	return fmt.Errorf("x11: %s: %w", what, err)
+	return requestError(s.display, what, err)
 }
