@@ -46,35 +46,15 @@ func BenchmarkEncode(b *testing.B) {
 		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
 	})
 	b.Run("window-move", func(b *testing.B) {
-		// A 1100×500 window with text dragged across a flat desktop by
-		// 16, 8 pixels a step, with move hints, as the X11 source gives.
-		bg := screen.NewImage(1920, 1080)
-		fill(bg, bg.Bounds(), rgb{46, 52, 64})
-		win := screen.Rect{X: 80, Y: 80, W: 1100, H: 500}
-		content := clone(bg)
-		window(content, win, 3)
-		img := clone(bg)
-		copyIn(img, content, win, win.X, win.Y)
+		d := newDrag()
 		enc := screen.NewEncoder()
-		mustEncodeMoves(b, enc, img, nil, nil, screen.High)
+		mustEncodeMoves(b, enc, d.img, nil, nil, screen.High)
 		total := 0
-		dx, dy := 16, 8
 		for b.Loop() {
 			b.StopTimer()
-			next := win
-			if next.X+dx < 0 || next.X+next.W+dx > img.W || next.Y+dy < 0 || next.Y+next.H+dy > img.H {
-				dx, dy = -dx, -dy
-			}
-			next.X += dx
-			next.Y += dy
-			copyIn(img, bg, win, win.X, win.Y)
-			copyIn(img, content, win, next.X, next.Y)
-			content = shifted(content, dx, dy)
-			moves := []screen.Move{{Src: win, DstX: next.X, DstY: next.Y}}
-			dirty := []screen.Rect{win.Union(next)}
-			win = next
+			dirty, moves := d.step()
 			b.StartTimer()
-			total += mustEncodeMoves(b, enc, img, dirty, moves, screen.High)
+			total += mustEncodeMoves(b, enc, d.img, dirty, moves, screen.High)
 		}
 		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
 	})
@@ -132,6 +112,43 @@ func mustEncode(b *testing.B, enc *screen.Encoder, img *screen.Image, dirty []sc
 	return mustEncodeMoves(b, enc, img, dirty, nil, lv)
 }
 
+// drag is a 1100×500 window with text dragged across a flat desktop by
+// 16, 8 pixels a step, bouncing off the edges, with move hints as the X11
+// source gives.
+type drag struct {
+	img, bg, content *screen.Image
+	win              screen.Rect
+	dx, dy           int
+}
+
+func newDrag() *drag {
+	bg := screen.NewImage(1920, 1080)
+	fill(bg, bg.Bounds(), rgb{46, 52, 64})
+	win := screen.Rect{X: 80, Y: 80, W: 1100, H: 500}
+	content := clone(bg)
+	window(content, win, 3)
+	img := clone(bg)
+	copyIn(img, content, win, win.X, win.Y)
+	return &drag{img: img, bg: bg, content: content, win: win, dx: 16, dy: 8}
+}
+
+// step moves the window in d.img and returns the dirty rect and the move.
+func (d *drag) step() ([]screen.Rect, []screen.Move) {
+	next := d.win
+	if next.X+d.dx < 0 || next.X+next.W+d.dx > d.img.W || next.Y+d.dy < 0 || next.Y+next.H+d.dy > d.img.H {
+		d.dx, d.dy = -d.dx, -d.dy
+	}
+	next.X += d.dx
+	next.Y += d.dy
+	copyIn(d.img, d.bg, d.win, d.win.X, d.win.Y)
+	copyIn(d.img, d.content, d.win, next.X, next.Y)
+	d.content = shifted(d.content, d.dx, d.dy)
+	moves := []screen.Move{{Src: d.win, DstX: next.X, DstY: next.Y}}
+	dirty := []screen.Rect{d.win.Union(next)}
+	d.win = next
+	return dirty, moves
+}
+
 func mustEncodeMoves(b *testing.B, enc *screen.Encoder, img *screen.Image, dirty []screen.Rect, moves []screen.Move, lv screen.Level) int {
 	u, _, err := enc.Encode(img, dirty, moves, lv)
 	if err != nil {
@@ -142,37 +159,31 @@ func mustEncodeMoves(b *testing.B, enc *screen.Encoder, img *screen.Image, dirty
 
 func BenchmarkDecode(b *testing.B) {
 	b.Run("window-move", func(b *testing.B) {
-		// A 1100×500 window with text dragged across a flat desktop by
-		// 16, 8 pixels a step, with move hints, as the X11 source gives.
-		bg := screen.NewImage(1920, 1080)
-		fill(bg, bg.Bounds(), rgb{46, 52, 64})
-		win := screen.Rect{X: 80, Y: 80, W: 1100, H: 500}
-		content := clone(bg)
-		window(content, win, 3)
-		img := clone(bg)
-		copyIn(img, content, win, win.X, win.Y)
+		// The updates of 60 steps of the drag, decoded from the first.
+		d := newDrag()
 		enc := screen.NewEncoder()
-		mustEncodeMoves(b, enc, img, nil, nil, screen.High)
-		total := 0
-		dx, dy := 16, 8
-		for b.Loop() {
-			b.StopTimer()
-			next := win
-			if next.X+dx < 0 || next.X+next.W+dx > img.W || next.Y+dy < 0 || next.Y+next.H+dy > img.H {
-				dx, dy = -dx, -dy
-			}
-			next.X += dx
-			next.Y += dy
-			copyIn(img, bg, win, win.X, win.Y)
-			copyIn(img, content, win, next.X, next.Y)
-			content = shifted(content, dx, dy)
-			moves := []screen.Move{{Src: win, DstX: next.X, DstY: next.Y}}
-			dirty := []screen.Rect{win.Union(next)}
-			win = next
-			b.StartTimer()
-			total += mustEncodeMoves(b, enc, img, dirty, moves, screen.High)
+		u, _, err := enc.Encode(d.img, nil, nil, screen.High)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+		updates := [][]byte{u}
+		for range 60 {
+			dirty, moves := d.step()
+			u, _, err := enc.Encode(d.img, dirty, moves, screen.High)
+			if err != nil {
+				b.Fatal(err)
+			}
+			updates = append(updates, u)
+		}
+		for b.Loop() {
+			dec := screen.NewDecoder()
+			for _, u := range updates {
+				if _, err := dec.Decode(u); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(updates)), "ns/update")
 	})
 	photos := [2]*screen.Image{screen.NewImage(1920, 1080), screen.NewImage(1920, 1080)}
 	for i, p := range photos {
