@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/stun/v3"
+	"github.com/pion/stun/v4"
 	"go.uber.org/goleak"
 
 	"github.com/gethelp/gethelp/rendezvous"

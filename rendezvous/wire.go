@@ -7,7 +7,7 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/pion/stun/v3"
+	"github.com/pion/stun/v4"
 )
 
 // Version is the wire format version carried in every body.
