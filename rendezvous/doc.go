@@ -72,4 +72,34 @@
 //
 // Every datagram is at most 1200 bytes; candidates are capped at
 // MaxCandidates per side.
+//
+// # Telling the NAT's type (RFC 5780, one IP and two ports)
+//
+// A server given a second socket (ServerConfig.Alt; the bot opens the
+// next port) serves plain STUN Binding there too, names the other socket
+// in OTHER-ADDRESS (0x802C) in every Binding answer, and answers a Binding
+// request whose CHANGE-REQUEST (0x0003) has the "change port" flag (0x2)
+// from the other socket. "Change IP" (0x4), or "change port" without a
+// second socket, gets error 420 with UNKNOWN-ATTRIBUTES, as RFC 5780 says;
+// a CHANGE-REQUEST that is not 4 bytes gets 400. When the sockets are
+// bound to every interface, OTHER-ADDRESS carries the unspecified address:
+// clients take its port and keep the server's IP.
+//
+// DetectNAT (client side, over any PacketConn) asks in this order: a
+// Binding to the first port (the mapped address; equal to the computer's
+// own address means no NAT: "open"); a "change port" request to the first
+// port, before anything was ever sent to the second, so that whether the
+// answer gets in tells the filtering; then a Binding to the second port,
+// whose mapped address, if it differs, means a mapping per destination
+// ("symmetric"). Same mapping and the answer got in: "cone"; it did not:
+// "port-restricted". With one server IP, filtering by address only
+// (address-restricted cone) cannot be told from none (full cone): both are
+// reported as "cone", since both let a peer's punch through at the first
+// try. Port-restricted and address-and-port-dependent filtering are the
+// same thing under these names. No answer at all: "blocked"; a server
+// without a second port: "unknown" unless there is no NAT.
+//
+// CheckRelay checks that a TURN relay answers, without credentials: an
+// Allocate request (REQUESTED-TRANSPORT UDP) must draw error 401 with a
+// REALM and a NONCE.
 package rendezvous

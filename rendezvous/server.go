@@ -37,6 +37,13 @@ type ServerConfig struct {
 	Now func() time.Time
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Alt, when set, is a second UDP socket on the same IP (the bot uses
+	// the next port), which the server then owns. It serves only STUN
+	// Binding, so that clients can tell their NAT's type (DetectNAT): a
+	// Binding request that asks to change port is answered from the other
+	// socket, and every Binding answer names the other socket in
+	// OTHER-ADDRESS. Nil means one port: such requests get error 420.
+	Alt net.PacketConn
 }
 
 // Server answers STUN Binding requests and runs the rendezvous on one UDP
@@ -49,7 +56,8 @@ type Server struct {
 	mu   sync.Mutex
 	regs map[string]*registration // guarded by mu
 
-	done chan struct{} // closed when serve has returned
+	done    chan struct{} // closed when serve has returned
+	altDone chan struct{} // closed when serveAlt has returned; nil without cfg.Alt
 }
 
 type registration struct {
@@ -83,6 +91,10 @@ func NewServer(pc net.PacketConn, cfg ServerConfig) *Server {
 	}
 	s := &Server{pc: pc, cfg: cfg, logger: logger.With("component", "rendezvous"), regs: make(map[string]*registration), done: make(chan struct{})}
 	go s.serve()
+	if cfg.Alt != nil {
+		s.altDone = make(chan struct{})
+		go s.serveAlt()
+	}
 	return s
 }
 
@@ -107,6 +119,10 @@ func (s *Server) Addr() netip.AddrPort {
 func (s *Server) Close() error {
 	err := s.pc.Close()
 	<-s.done
+	if s.cfg.Alt != nil {
+		_ = s.cfg.Alt.Close()
+		<-s.altDone
+	}
 	return err
 }
 
@@ -166,12 +182,7 @@ func (s *Server) handle(p []byte, from netip.AddrPort) {
 }
 
 func (s *Server) binding(req *stun.Message, from netip.AddrPort) {
-	m, err := stun.Build(stun.BindingSuccess, stun.NewTransactionIDSetter(req.TransactionID),
-		&stun.XORMappedAddress{IP: net.IP(from.Addr().AsSlice()), Port: int(from.Port())}, stun.Fingerprint)
-	if err != nil {
-		return
-	}
-	s.send(m.Raw, from)
+	s.answerBinding(s.pc, s.cfg.Alt, req, from) // natserver.go
 }
 
 func (s *Server) register(d *decoded, from netip.AddrPort) {
