@@ -61,10 +61,30 @@
 // answer's body carries the host's candidates and, as reflexive, the
 // host's reflexive address. An unknown id and a wrong pin both get error
 // 404. The server then sends the host a Peer indication, at most one per
-// PeerInterval per invitation (so a Lookup flood cannot make it flood the
-// host), whose body has id, the viewer's candidates and, as reflexive, the
+// PeerInterval per invitation and viewer address (so a Lookup flood cannot
+// make it flood the host, nor one viewer's lookups hold back another's),
+// whose body has id, the viewer's candidates and, as reflexive, the
 // viewer's reflexive address. The viewer repeats its Lookup every second
-// while it dials, which repeats the Peer indication if one was lost.
+// while it dials, which repeats the Peer indication if one was lost. When
+// the host has a relayed address (below), the answer has it as relayed.
+//
+// # The relay
+//
+// A rendezvous may offer a TURN relay (RFC 8656; see RelayConfig): its
+// own, embedded on the same UDP port (TURN's methods and ChannelData are
+// told apart from the rendezvous's by their message type), or an external
+// one such as coturn. Each Register success then carries relay ("host:port"),
+// relay_user and relay_pass: TURN REST credentials ("expiry:id",
+// base64 HMAC-SHA1 of it under a secret shared with the relay) that expire
+// after RelayConfig.Lifetime. The host allocates a relayed address with
+// them from a socket of its own, serves QUIC on it too, gives it as
+// relayed in its next Register, and, for every Peer indication, creates
+// TURN permissions for the viewer's reflexive and own addresses. The
+// viewer dials the relayed address like any candidate, after a head start
+// for the direct ones. QUIC's TLS 1.3 runs end to end through the relay:
+// it forwards ciphertext it cannot read or alter unnoticed. The
+// credentials travel in the clear, like everything here; whoever reads
+// them can use the relay until they expire, but never read a session.
 //
 // Probe body: id. Both sides send probes to every candidate of the other
 // for a few seconds; an arriving probe needs no answer (a QUIC handshake
@@ -85,19 +105,21 @@
 // bound to every interface, OTHER-ADDRESS carries the unspecified address:
 // clients take its port and keep the server's IP.
 //
-// DetectNAT (client side, over any PacketConn) asks in this order: a
-// Binding to the first port (the mapped address; equal to the computer's
-// own address means no NAT: "open"); a "change port" request to the first
-// port, before anything was ever sent to the second, so that whether the
-// answer gets in tells the filtering; then a Binding to the second port,
-// whose mapped address, if it differs, means a mapping per destination
-// ("symmetric"). Same mapping and the answer got in: "cone"; it did not:
+// DetectNAT (client side, over any PacketConn) asks a Binding of the
+// first port (the mapped address; the computer's own address means no
+// NAT: "open") and then of the second port, whose mapped address, if it
+// differs, means a mapping per destination ("symmetric"). Meanwhile a
+// second socket, which never wrote to the second port, sends a "change
+// port" request to the first port: whether the answer gets in tells the
+// filtering. (On one socket, that unsolicited answer would leave a
+// conntrack entry on a Linux router that does not drop it, and the next
+// flow to the second port would get another public port: a false
+// "symmetric".) Same mapping and the answer got in: "cone"; it did not:
 // "port-restricted". With one server IP, filtering by address only
 // (address-restricted cone) cannot be told from none (full cone): both are
-// reported as "cone", since both let a peer's punch through at the first
-// try. Port-restricted and address-and-port-dependent filtering are the
-// same thing under these names. No answer at all: "blocked"; a server
-// without a second port: "unknown" unless there is no NAT.
+// reported as "cone", since a peer's punch gets through either at the
+// first try. No answer at all: "blocked"; a server without a second port:
+// "unknown" unless there is no NAT.
 //
 // CheckRelay checks that a TURN relay answers, without credentials: an
 // Allocate request (REQUESTED-TRANSPORT UDP) must draw error 401 with a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -79,27 +80,35 @@ const (
 // DetectNAT finds out what NAT stands between conn and the rendezvous at
 // server, in the spirit of RFC 5780 with one server IP and two ports:
 //
-//  1. a Binding request to server gives the mapped address, and
-//     OTHER-ADDRESS names the server's second port;
-//  2. a Binding request to server with CHANGE-REQUEST "change port" is
-//     answered from the second port: whether that answer arrives tells
-//     the filtering (it is sent before conn ever writes to the second
-//     port, so no NAT has a hole for it yet);
-//  3. a Binding request to the second port gives the mapped address seen
-//     there: another mapping means a symmetric NAT.
+//  1. a Binding request to server, from conn, gives the mapped address,
+//     and OTHER-ADDRESS names the server's second port;
+//  2. a Binding request to the second port, from conn, gives the mapped
+//     address seen there: another mapping means a symmetric NAT;
+//  3. at the same time, from fresh, a Binding request to server with
+//     CHANGE-REQUEST "change port" is answered from the second port:
+//     whether that answer arrives tells the filtering.
+//
+// The filtering test needs a socket that never wrote to the second port
+// (else a port-restricted NAT has a hole for it) and whose unsolicited
+// answer cannot disturb the mapping test (a Linux router that does not
+// drop such a datagram keeps a conntrack entry for it, and would then give
+// conn's next flow to the second port another public port): fresh is a
+// second socket behind the same NAT, or nil for DetectNAT to open one (UDP
+// on every interface, an ephemeral port) and close it.
 //
 // A mapped address equal to this computer's own (its interfaces; and
 // conn's port when conn has a LocalAddr() netip.AddrPort method, as
-// session.Socket does) means no NAT. Each step retransmits with fresh
-// transaction ids; steps 2 and 3 wait at most the longer of a second and
-// five round trips of step 1, step 1 as long as ctx allows. DetectNAT is
-// conn's only reader meanwhile; other datagrams are dropped.
+// session.Socket does) means no NAT. Each request is retransmitted with
+// fresh transaction ids; steps 2 and 3 wait at most the longer of a second
+// and five round trips of step 1, step 1 as long as ctx allows. DetectNAT
+// is the only reader of conn and fresh meanwhile; other datagrams are
+// dropped.
 //
 // The report holds what was learnt even on error. Errors: one wrapping
 // ErrNoAnswer (and ctx's error) when the server never answered (Type is
-// then NATBlocked), or the socket's. When ctx ends after the first answer,
+// then NATBlocked), or a socket's. When ctx ends after the first answer,
 // the report says NATUnknown (or NATOpen) and the error is nil.
-func DetectNAT(ctx context.Context, conn PacketConn, server netip.AddrPort) (NATReport, error) {
+func DetectNAT(ctx context.Context, conn, fresh PacketConn, server netip.AddrPort) (NATReport, error) {
 	server = unmap(server)
 	r := NATReport{Type: NATBlocked, Server: server}
 	buf := make([]byte, 2048)
@@ -129,30 +138,52 @@ func DetectNAT(ctx context.Context, conn PacketConn, server netip.AddrPort) (NAT
 	}
 	wait := max(natMinWait, natWaitRTTs*rtt)
 
-	// 2. Filtering: an answer from the other port, unsolicited by it.
-	a, from, _, err = bindingExchange(ctx, conn, buf, server, true, wait)
-	switch {
-	case errors.Is(err, errTimedOut):
-		r.FilteringTested = ctx.Err() == nil
-	case err != nil:
-		return r, err
-	case from == r.Other && a.typ == stun.BindingSuccess:
-		r.FilteringTested, r.OtherPortPasses = true, true
+	// 3. Filtering, from fresh: an answer from the other port, which
+	// fresh never wrote to.
+	type filtering struct {
+		tested, passes bool
+		err            error
 	}
-	// (An error answer, such as 420 from a server that cannot change
-	// port, leaves the filtering untested.)
+	filtered := make(chan filtering, 1)
+	go func() {
+		var f filtering
+		defer func() { filtered <- f }()
+		probe := fresh
+		if probe == nil {
+			u, err := listenUDP()
+			if err != nil {
+				return // untested
+			}
+			defer u.close()
+			probe = u
+		}
+		a, from, _, err := bindingExchange(ctx, probe, make([]byte, 2048), server, true, wait)
+		switch {
+		case errors.Is(err, errTimedOut):
+			f.tested = ctx.Err() == nil
+		case err != nil:
+			f.err = err
+		case from == r.Other && a.typ == stun.BindingSuccess:
+			f.tested, f.passes = true, true
+		}
+		// (An error answer, such as 420 from a server that cannot change
+		// port, leaves the filtering untested.)
+	}()
 
-	// 3. Mapping: the address seen through the other port.
+	// 2. Mapping, from conn: the address seen through the other port.
 	a, from, _, err = bindingExchange(ctx, conn, buf, r.Other, false, wait)
+	f := <-filtered
+	r.FilteringTested, r.OtherPortPasses = f.tested, f.passes
 	switch {
 	case errors.Is(err, errTimedOut):
-		return r, nil
 	case err != nil:
 		return r, err
-	case from != r.Other || a.typ != stun.BindingSuccess || !a.mapped.IsValid():
-		return r, nil
+	case from == r.Other && a.typ == stun.BindingSuccess && a.mapped.IsValid():
+		r.MappedOther = a.mapped
 	}
-	r.MappedOther = a.mapped
+	if f.err != nil {
+		return r, f.err
+	}
 	r.Type = classify(r)
 	return r, nil
 }
@@ -164,10 +195,12 @@ func classify(r NATReport) NATType {
 		return NATBlocked
 	case r.Local:
 		return NATOpen
-	case !r.MappedOther.IsValid() || !r.FilteringTested:
+	case !r.MappedOther.IsValid():
 		return NATUnknown
 	case r.MappedOther != r.Mapped:
-		return NATSymmetric
+		return NATSymmetric // whatever the filtering
+	case !r.FilteringTested:
+		return NATUnknown
 	case r.OtherPortPasses:
 		return NATCone
 	}
@@ -279,4 +312,41 @@ func isOwnAddress(conn PacketConn, ap netip.AddrPort) bool {
 		}
 	}
 	return false
+}
+
+// udpConn is a plain UDP socket as a PacketConn, for DetectNAT's own
+// filtering probe.
+type udpConn struct{ c *net.UDPConn }
+
+func listenUDP() (*udpConn, error) {
+	c, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		return nil, fmt.Errorf("rendezvous: opening a probe socket: %w", err)
+	}
+	return &udpConn{c}, nil
+}
+
+func (u *udpConn) close() { u.c.Close() }
+
+func (u *udpConn) WriteTo(b []byte, addr netip.AddrPort) error {
+	_, err := u.c.WriteToUDPAddrPort(b, addr)
+	return err
+}
+
+func (u *udpConn) ReadFrom(ctx context.Context, b []byte) (int, netip.AddrPort, error) {
+	dl, _ := ctx.Deadline() // the zero time (no deadline) when there is none
+	u.c.SetReadDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { u.c.SetReadDeadline(time.Now()) })
+	defer stop()
+	n, from, err := u.c.ReadFromUDPAddrPort(b)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, netip.AddrPort{}, ctx.Err()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, netip.AddrPort{}, context.DeadlineExceeded
+		}
+		return 0, netip.AddrPort{}, err
+	}
+	return n, unmap(from), nil
 }

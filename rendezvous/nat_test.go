@@ -138,15 +138,16 @@ func TestDetectNAT(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startNATServer(t)
-			var conn rendezvous.PacketConn
+			var conn, fresh rendezvous.PacketConn
 			if tc.plain {
-				conn = newUDP(t)
+				conn, fresh = newUDP(t), newUDP(t)
 			} else {
-				conn = newFakeNAT(t, tc.symmetric, tc.restricted)
+				// Two sockets behind NATs that behave alike.
+				conn, fresh = newFakeNAT(t, tc.symmetric, tc.restricted), newFakeNAT(t, tc.symmetric, tc.restricted)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			r, err := rendezvous.DetectNAT(ctx, conn, srv.Addr())
+			r, err := rendezvous.DetectNAT(ctx, conn, fresh, srv.Addr())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,17 +174,29 @@ func TestDetectNAT(t *testing.T) {
 	}
 }
 
+// TestDetectNATOwnProbeSocket: with no second socket given, DetectNAT
+// opens one for the filtering test.
+func TestDetectNATOwnProbeSocket(t *testing.T) {
+	srv := startNATServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := rendezvous.DetectNAT(ctx, newUDP(t), nil, srv.Addr())
+	if err != nil || r.Type != rendezvous.NATOpen || !r.FilteringTested || !r.OtherPortPasses {
+		t.Errorf("got %+v, %v; want open, filtering tested, the other port passing", r, err)
+	}
+}
+
 // TestDetectNATOnePort: a rendezvous without a second port still shows
 // whether there is a NAT, but not which kind.
 func TestDetectNATOnePort(t *testing.T) {
 	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := rendezvous.DetectNAT(ctx, newUDP(t), srv.Addr())
+	r, err := rendezvous.DetectNAT(ctx, newUDP(t), nil, srv.Addr())
 	if err != nil || r.Type != rendezvous.NATOpen || r.Other.IsValid() {
 		t.Errorf("no NAT: %+v, %v", r, err)
 	}
-	r, err = rendezvous.DetectNAT(ctx, newFakeNAT(t, false, true), srv.Addr())
+	r, err = rendezvous.DetectNAT(ctx, newFakeNAT(t, false, true), newFakeNAT(t, false, true), srv.Addr())
 	if err != nil || r.Type != rendezvous.NATUnknown || !r.Mapped.IsValid() || r.FilteringTested {
 		t.Errorf("behind a NAT: %+v, %v", r, err)
 	}
@@ -194,7 +207,7 @@ func TestDetectNATBlocked(t *testing.T) {
 	silent := newUDP(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	r, err := rendezvous.DetectNAT(ctx, newUDP(t), silent.addr())
+	r, err := rendezvous.DetectNAT(ctx, newUDP(t), nil, silent.addr())
 	if !errors.Is(err, rendezvous.ErrNoAnswer) || !errors.Is(err, context.DeadlineExceeded) || r.Type != rendezvous.NATBlocked {
 		t.Errorf("got %+v, %v; want NATBlocked and ErrNoAnswer", r, err)
 	}

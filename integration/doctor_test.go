@@ -1,0 +1,260 @@
+//go:build linux
+
+package integration_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/gethelp/gethelp/rendezvous"
+	"github.com/gethelp/gethelp/session"
+)
+
+// The doctor's lab: a rendezvous with a second port on the "internet"
+// and one computer per kind of NAT, each behind a router of its own.
+// Only documentation ranges; nothing has a route out of the machine.
+//
+//	pub  bridge "inet", 203.0.113.1/24 and 2001:db8:1::1/64: the rendezvous
+//	     on ports 3478 and 3479
+//	o    203.0.113.7 and 2001:db8:1::7 on the bridge: no NAT
+//	rN   a router: WAN 203.0.113.1N, LAN 192.0.2.1/24 with the rules below
+//	cN   the computer behind it: 192.0.2.2
+type doctorLab struct {
+	*natLab
+}
+
+// natKinds are the routers of the doctor's lab: nftables rules and the
+// type DetectNAT must report behind them.
+var natKinds = []struct {
+	name  string
+	rules string
+	want  rendezvous.NATType
+}{
+	{
+		// Masquerade keeps one public port per local port (an
+		// endpoint-independent mapping); the input chain drops what is
+		// not a reply.
+		name: "port-restricted",
+		rules: `
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" masquerade
+	}
+}
+table ip filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "wan" meta l4proto udp drop
+	}
+}`,
+		want: rendezvous.NATPortRestricted,
+	},
+	{
+		// Masquerade alone filters just the same: conntrack matches a
+		// reply on the whole 5-tuple, and a datagram from another port
+		// is a new flow addressed to the router itself (which has no
+		// socket there), never forwarded. Linux has no cone NAT without
+		// a forwarding rule.
+		name: "masquerade only",
+		rules: `
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" masquerade
+	}
+}`,
+		want: rendezvous.NATPortRestricted,
+	},
+	{
+		// A cone: masquerade, and every UDP port of the WAN address
+		// forwarded to the one computer behind it (a "DMZ host"), so a
+		// datagram from anywhere reaches the mapping.
+		name: "cone",
+		rules: `
+table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "wan" meta l4proto udp dnat to 192.0.2.2
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" masquerade
+	}
+}`,
+		want: rendezvous.NATCone,
+	},
+	{
+		// A new random public port for every destination.
+		name: "symmetric",
+		rules: `
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" masquerade random,fully-random
+	}
+}
+table ip filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "wan" meta l4proto udp drop
+	}
+}`,
+		want: rendezvous.NATSymmetric,
+	},
+	{
+		// UDP does not get out at all.
+		name: "UDP blocked",
+		rules: `
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" masquerade
+	}
+}
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		meta l4proto udp drop
+	}
+}`,
+		want: rendezvous.NATBlocked,
+	},
+}
+
+const doctorRendezvous = "203.0.113.1:3478"
+
+func newDoctorLab(t *testing.T) *doctorLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the NAT lab needs root (network namespaces and nftables); run as root, as CI does")
+	}
+	for _, tool := range []string{"ip", "nft", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the NAT lab needs %s (Debian packages iproute2, nftables, procps)", tool)
+		}
+	}
+	start := time.Now()
+	l := &doctorLab{&natLab{t: t, prefix: fmt.Sprintf("gd%04x%x", os.Getpid()&0xffff, labSeq.Add(1)&0xf)}}
+	names := []string{"pub", "o"}
+	for i := range natKinds {
+		names = append(names, fmt.Sprintf("r%d", i), fmt.Sprintf("c%d", i))
+	}
+	for _, ns := range names {
+		l.run("ip", "netns", "add", l.ns(ns))
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", l.ns(ns)).Run() })
+		l.ip(ns, "link", "set", "lo", "up")
+	}
+	l.ip("pub", "link", "add", "inet", "type", "bridge")
+	l.ip("pub", "addr", "add", "203.0.113.1/24", "dev", "inet")
+	l.ip("pub", "addr", "add", "2001:db8:1::1/64", "dev", "inet", "nodad")
+	l.ip("pub", "link", "set", "inet", "up")
+	l.veth("o", "eth0", "pub", "to-o")
+	l.ip("pub", "link", "set", "to-o", "master", "inet", "up")
+	l.ip("o", "addr", "add", "203.0.113.7/24", "dev", "eth0")
+	l.ip("o", "addr", "add", "2001:db8:1::7/64", "dev", "eth0", "nodad")
+	l.ip("o", "link", "set", "eth0", "up")
+	for i, k := range natKinds {
+		r, c := fmt.Sprintf("r%d", i), fmt.Sprintf("c%d", i)
+		l.veth(r, "wan", "pub", "to-"+r)
+		l.ip("pub", "link", "set", "to-"+r, "master", "inet", "up")
+		l.ip(r, "addr", "add", fmt.Sprintf("203.0.113.%d/24", 10+i), "dev", "wan")
+		l.ip(r, "link", "set", "wan", "up")
+		l.veth(c, "eth0", r, "lan")
+		l.ip(r, "addr", "add", "192.0.2.1/24", "dev", "lan")
+		l.ip(r, "link", "set", "lan", "up")
+		l.ip(c, "addr", "add", "192.0.2.2/24", "dev", "eth0")
+		l.ip(c, "link", "set", "eth0", "up")
+		l.ip(c, "route", "add", "default", "via", "192.0.2.1")
+		l.run("ip", "netns", "exec", l.ns(r), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+		l.nft(r, k.rules)
+	}
+	t.Logf("doctor's lab up in %v", time.Since(start).Round(time.Millisecond))
+	return l
+}
+
+// startRendezvous runs the rendezvous, with its second port, in pub.
+func (l *doctorLab) startRendezvous() *rendezvous.Server {
+	l.t.Helper()
+	var srv *rendezvous.Server
+	var err error
+	l.in("pub", func() {
+		var alt net.PacketConn
+		if alt, err = net.ListenPacket("udp", ":3479"); err != nil {
+			return
+		}
+		if srv, err = rendezvous.Listen(":3478", rendezvous.ServerConfig{Alt: alt}); err != nil {
+			alt.Close()
+		}
+	})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// TestDoctorLabNATTypes runs DetectNAT from each computer of the lab, over
+// the socket type host and viewer use (session.Socket), and checks the
+// type it reports.
+func TestDoctorLabNATTypes(t *testing.T) {
+	lab := newDoctorLab(t)
+	lab.startRendezvous()
+	server := netip.MustParseAddrPort(doctorRendezvous)
+	cases := []struct {
+		name, ns string
+		want     rendezvous.NATType
+	}{{"no NAT", "o", rendezvous.NATOpen}}
+	for i, k := range natKinds {
+		cases = append(cases, struct {
+			name, ns string
+			want     rendezvous.NATType
+		}{k.name, fmt.Sprintf("c%d", i), k.want})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each computer in its own namespaces
+			var (
+				r    rendezvous.NATReport
+				err  error
+				took time.Duration
+			)
+			lab.in(tc.ns, func() {
+				var socks [2]*session.Socket
+				for i := range socks {
+					if socks[i], err = session.ListenSocket(":0"); err != nil {
+						return // (t.Fatal must not run on this goroutine)
+					}
+					defer socks[i].Close()
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				start := time.Now()
+				r, err = rendezvous.DetectNAT(ctx, socks[0], socks[1], server)
+				took = time.Since(start)
+			})
+			t.Logf("%s: %+v (%v) in %v", tc.name, r, err, took.Round(time.Millisecond))
+			if r.Type != tc.want {
+				t.Errorf("type %q, want %q", r.Type, tc.want)
+			}
+			if tc.want == rendezvous.NATBlocked {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ns == "o" && r.Mapped.Addr().String() != "203.0.113.7" {
+				t.Errorf("mapped %s, want the computer's own 203.0.113.7", r.Mapped)
+			}
+			if tc.ns != "o" && !(r.Mapped.Addr().Is4() && r.Mapped.Addr().As4()[3] >= 10) {
+				t.Errorf("mapped %s, want the router's WAN address", r.Mapped)
+			}
+		})
+	}
+}
