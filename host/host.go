@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sync"
 	"time"
@@ -260,7 +261,7 @@ func New(cfg Config) (*Host, error) {
 	}
 	key, _ := cert.PrivateKey.(ed25519.PrivateKey)
 	h.paths = &paths{
-		server: cfg.Rendezvous, key: key, sock: ln.Socket(), id: id, own: inv.Addresses,
+		server: cfg.Rendezvous, key: key, sock: ln.Socket(), ln: ln, id: id, own: inv.Addresses,
 		prefixes: session.InterfacePrefixes(), logger: h.logger.With("component", "rendezvous"),
 	}
 	h.input.wake = make(chan struct{}, 1)
@@ -293,6 +294,16 @@ func New(cfg Config) (*Host, error) {
 		"host_name": cfg.HostName, "expires": expires.Format(time.RFC3339), "addresses": addrs,
 		"pin_sha256": fmt.Sprintf("%x", pin), "resend": resend,
 	})
+	if cfg.Rendezvous != "" {
+		// The TURN client's socket, for the relay the rendezvous may offer
+		// (opened now, with the listener, so both live in the caller's
+		// network namespace).
+		if udp, err := net.ListenPacket("udp4", ":0"); err == nil {
+			h.paths.relayUDP = udp
+		} else {
+			h.logger.Warn("no socket for a relay", "err", err)
+		}
+	}
 	return h, nil
 }
 
@@ -317,6 +328,7 @@ func (h *Host) LogPath() string {
 // Close releases the socket and the log. Call it after Run returns.
 func (h *Host) Close() error {
 	err := h.ln.Close()
+	h.paths.closeRelay() // when Run never ran
 	if h.log != nil {
 		if lerr := h.log.Close(); err == nil {
 			err = lerr

@@ -300,7 +300,7 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 		h.transfers.Wait()
 	}()
 	h.setState(invitations.StateUsed)
-	path := h.paths.pathTo(r.RemoteAddr)
+	path := h.paths.pathTo(r)
 	h.record("connected", merge(who, "path", path))
 	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String(), Path: path})
 	return s

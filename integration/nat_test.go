@@ -3,22 +3,32 @@
 package integration_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pion/stun/v4"
 	"golang.org/x/sys/unix"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/synthetic"
+	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/rendezvous"
 	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/session/screen"
 	"github.com/gethelp/gethelp/viewer"
 )
 
@@ -35,18 +45,27 @@ import (
 // Both routers masquerade (one local port keeps one public port whatever
 // the destination: an endpoint-independent mapping) and drop unsolicited
 // UDP in their input chain, so only replies to what went out come in
-// (port-restricted filtering): hole punching must open both. Nothing has a
-// route out of the machine.
+// (port-restricted filtering): hole punching must open both. With
+// symmetric set, the host's router maps every destination to a new random
+// port (`masquerade random,fully-random`), so the viewer cannot reach the
+// mapping the rendezvous saw and punching fails: only a relay gets
+// through. pub also has 203.0.113.5 for an external relay (coturn).
+// Nothing has a route out of the machine.
 type natLab struct {
 	t      *testing.T
 	prefix string
+}
+
+// labConfig varies the lab's topology.
+type labConfig struct {
+	symmetric bool // the host's router is a symmetric NAT
 }
 
 const rendezvousAddr = "203.0.113.1:3478"
 
 var labSeq atomic.Int32
 
-func newNATLab(t *testing.T) *natLab {
+func newNATLab(t *testing.T, cfgs ...labConfig) *natLab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the NAT lab needs root (network namespaces and nftables); run as root, as CI does")
@@ -64,7 +83,12 @@ func newNATLab(t *testing.T) *natLab {
 		l.ip(ns, "link", "set", "lo", "up")
 	}
 	l.ip("pub", "link", "add", "inet", "type", "bridge")
+	var cfg labConfig
+	if len(cfgs) > 0 {
+		cfg = cfgs[0]
+	}
 	l.ip("pub", "addr", "add", "203.0.113.1/24", "dev", "inet")
+	l.ip("pub", "addr", "add", "203.0.113.5/24", "dev", "inet")
 	l.ip("pub", "link", "set", "inet", "up")
 	l.ip("rh", "link", "add", "lan", "type", "bridge")
 	l.ip("rh", "addr", "add", "192.0.2.1/24", "dev", "lan")
@@ -93,11 +117,15 @@ func newNATLab(t *testing.T) *natLab {
 	l.ip("v", "route", "add", "default", "via", "198.51.100.1")
 	for _, r := range []string{"rh", "rv"} {
 		l.run("ip", "netns", "exec", l.ns(r), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+		masquerade := "masquerade"
+		if r == "rh" && cfg.symmetric {
+			masquerade = "masquerade random,fully-random"
+		}
 		l.nft(r, `
 table ip nat {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "wan" masquerade
+		oifname "wan" `+masquerade+`
 	}
 }
 table ip filter {
@@ -178,10 +206,107 @@ func (l *natLab) in(ns string, fn func()) {
 	}
 }
 
-// natSession starts the rendezvous, a host in h and a viewer in viewerNS,
-// and checks that they connect over the expected path and can chat.
-func natSession(t *testing.T, viewerNS, wantPath, wantViewerAddr, wantHostAddr string) {
-	lab := newNATLab(t)
+// natCase is one connection through the lab.
+type natCase struct {
+	lab            labConfig
+	viewerNS       string // where the viewer runs: "v" (behind its NAT) or "l" (the host's LAN)
+	relay          string // "": no relay; "embedded": the rendezvous's own; "coturn": an external one
+	wantPath       string
+	wantViewerAddr string // prefix of the viewer's address as the host sees it
+	wantHostAddr   string // prefix of the host's address as the viewer sees it
+}
+
+// relaySecret is the TURN REST secret the lab's rendezvous and coturn
+// share.
+const relaySecret = "lab-secret-0123456789"
+
+// relayCapture is a PacketConn that keeps a copy of every datagram it reads
+// and writes: what the relay's operator could capture.
+type relayCapture struct {
+	net.PacketConn
+	mu    sync.Mutex
+	grams [][]byte
+}
+
+func (r *relayCapture) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, err := r.PacketConn.ReadFrom(b)
+	if n > 0 {
+		r.keep(b[:n])
+	}
+	return n, from, err
+}
+
+func (r *relayCapture) WriteTo(b []byte, to net.Addr) (int, error) {
+	r.keep(b)
+	return r.PacketConn.WriteTo(b, to)
+}
+
+func (r *relayCapture) keep(b []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.grams = append(r.grams, append([]byte(nil), b...))
+}
+
+func (r *relayCapture) datagrams() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.grams)
+}
+
+// startCoturn runs coturn in the lab's public namespace at 203.0.113.5
+// with the lab's secret, and stops it when the test ends.
+func startCoturn(t *testing.T, lab *natLab) {
+	t.Helper()
+	bin, err := exec.LookPath("turnserver")
+	if err != nil {
+		t.Skip("the external relay test needs coturn's turnserver (Debian package coturn)")
+	}
+	cmd := exec.Command("ip", "netns", "exec", lab.ns("pub"), bin, "-n",
+		"--listening-ip=203.0.113.5", "--listening-port=3478", "--relay-ip=203.0.113.5",
+		"--min-port=40000", "--max-port=40999", "--use-auth-secret", "--static-auth-secret="+relaySecret,
+		"--realm=gethelp", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint", "--log-file=stdout", "--simple-log",
+		"--pidfile="+filepath.Join(t.TempDir(), "turnserver.pid"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("coturn said:\n%s", out.String())
+		}
+	})
+	// Wait until it answers STUN.
+	var c *net.UDPConn
+	lab.in("pub", func() {
+		if c, err = net.ListenUDP("udp4", nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer c.Close()
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c.WriteToUDP(req.Raw, &net.UDPAddr{IP: net.IPv4(203, 0, 113, 5), Port: 3478})
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, _, err := c.ReadFromUDP(make([]byte, 1500)); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("coturn does not answer:\n%s", out.String())
+		}
+	}
+}
+
+// natSession starts the rendezvous (with the case's relay), a host in h
+// sharing a synthetic screen and a viewer in the case's namespace, checks
+// that they connect over the expected path and that chat and screen
+// frames pass, and returns the relayCapture of the rendezvous socket (which
+// carries the embedded relay's traffic to and from the host).
+func natSession(t *testing.T, c natCase) *relayCapture {
+	lab := newNATLab(t, c.lab)
 	var pc net.PacketConn
 	lab.in("pub", func() {
 		var err error
@@ -189,7 +314,26 @@ func natSession(t *testing.T, viewerNS, wantPath, wantViewerAddr, wantHostAddr s
 			t.Fatal(err)
 		}
 	})
-	srv := rendezvous.NewServer(pc, rendezvous.ServerConfig{})
+	rec := &relayCapture{PacketConn: pc}
+	var scfg rendezvous.ServerConfig
+	switch c.relay {
+	case "embedded":
+		scfg.Relay = &rendezvous.RelayConfig{Secret: relaySecret, ListenPacket: func(network, addr string) (pc net.PacketConn, err error) {
+			lab.in("pub", func() { pc, err = net.ListenPacket(network, addr) })
+			return pc, err
+		}}
+	case "coturn":
+		startCoturn(t, lab)
+		scfg.Relay = &rendezvous.RelayConfig{Secret: relaySecret, External: "203.0.113.5:3478"}
+	}
+	var srv *rendezvous.Server
+	lab.in("pub", func() {
+		// The embedded relay opens its relayed sockets in pub too.
+		var err error
+		if srv, err = rendezvous.NewServer(rec, scfg); err != nil {
+			t.Fatal(err)
+		}
+	})
 	defer srv.Close()
 
 	hostEvents := make(chan host.Event, 64)
@@ -198,6 +342,7 @@ func natSession(t *testing.T, viewerNS, wantPath, wantViewerAddr, wantHostAddr s
 		var err error
 		h, err = host.New(host.Config{
 			TTL: time.Hour, HostName: "Alice", Rendezvous: rendezvousAddr,
+			Source:  synthetic.New(320, 200, 10),
 			OnEvent: func(e host.Event) { hostEvents <- e },
 		})
 		if err != nil {
@@ -205,10 +350,14 @@ func natSession(t *testing.T, viewerNS, wantPath, wantViewerAddr, wantHostAddr s
 		}
 	})
 	defer h.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	hostDone := make(chan error, 1)
-	go func() { hostDone <- h.Run(ctx) }()
+	// The host's relay client opens its socket from Run's goroutines: run
+	// it inside h, as the host's own process would be.
+	lab.in("h", func() {
+		go func() { hostDone <- h.Run(ctx) }()
+	})
 	defer func() { cancel(); <-hostDone }()
 	waitHost(t, hostEvents, host.EventWaiting)
 
@@ -216,20 +365,30 @@ func natSession(t *testing.T, viewerNS, wantPath, wantViewerAddr, wantHostAddr s
 	if inv.Rendezvous != rendezvousAddr {
 		t.Fatalf("invitation rendezvous %q", inv.Rendezvous)
 	}
-	viewerEvents := make(chan viewer.Event, 64)
+	if c.relay != "" {
+		waitRelayed(t, ctx, lab, inv)
+	}
+	viewerEvents := make(chan viewer.Event, 256)
 	var v *viewer.Viewer
 	start := time.Now()
-	lab.in(viewerNS, func() {
+	lab.in(c.viewerNS, func() {
 		var err error
 		v, err = viewer.Open(ctx, viewer.Config{
 			Invitation: inv, Password: h.Password(), Name: "Bob",
-			OnEvent: func(e viewer.Event) { viewerEvents <- e },
+			OnEvent: func(e viewer.Event) {
+				select {
+				case viewerEvents <- e:
+				default:
+				}
+			},
 		})
 		if err != nil {
 			t.Fatalf("viewer: %v", err)
 		}
 	})
 	took := time.Since(start)
+	updates, stopUpdates := v.SubscribeScreen()
+	defer stopUpdates()
 	viewerDone := make(chan error, 1)
 	go func() { viewerDone <- v.Run(ctx) }()
 	defer func() { v.Disconnect(""); <-viewerDone }()
@@ -237,19 +396,19 @@ func natSession(t *testing.T, viewerNS, wantPath, wantViewerAddr, wantHostAddr s
 	ve := waitViewer(t, viewerEvents, viewer.EventConnected)
 	he := waitHost(t, hostEvents, host.EventConnected)
 	t.Logf("connected over %s in %v (viewer at %s, host at %s)", ve.Path, took.Round(time.Millisecond), he.Addr, ve.Addr)
-	if ve.Path != wantPath || he.Path != wantPath {
-		t.Errorf("path: viewer says %q, host says %q; want %q", ve.Path, he.Path, wantPath)
+	if ve.Path != c.wantPath || he.Path != c.wantPath {
+		t.Errorf("path: viewer says %q, host says %q; want %q", ve.Path, he.Path, c.wantPath)
 	}
-	if !strings.HasPrefix(ve.Addr, wantHostAddr) {
-		t.Errorf("viewer reached the host at %s, want %s*", ve.Addr, wantHostAddr)
+	if !strings.HasPrefix(ve.Addr, c.wantHostAddr) {
+		t.Errorf("viewer reached the host at %s, want %s*", ve.Addr, c.wantHostAddr)
 	}
-	if !strings.HasPrefix(he.Addr, wantViewerAddr) {
-		t.Errorf("host saw the viewer at %s, want %s*", he.Addr, wantViewerAddr)
+	if !strings.HasPrefix(he.Addr, c.wantViewerAddr) {
+		t.Errorf("host saw the viewer at %s, want %s*", he.Addr, c.wantViewerAddr)
 	}
-	if err := v.Chat("hello through the NAT"); err != nil {
+	if err := v.Chat(natChat); err != nil {
 		t.Fatal(err)
 	}
-	if e := waitHost(t, hostEvents, host.EventChat); e.Text != "hello through the NAT" {
+	if e := waitHost(t, hostEvents, host.EventChat); e.Text != natChat {
 		t.Errorf("host got chat %q", e.Text)
 	}
 	if err := h.Chat("hello back"); err != nil {
@@ -257,19 +416,136 @@ func natSession(t *testing.T, viewerNS, wantPath, wantViewerAddr, wantHostAddr s
 	}
 	for e := waitViewer(t, viewerEvents, viewer.EventChat); e.Self; e = waitViewer(t, viewerEvents, viewer.EventChat) {
 	}
+	for n := 0; n < 3; n++ {
+		select {
+		case <-updates:
+		case <-ctx.Done():
+			t.Fatalf("only %d screen updates reached the viewer", n)
+		}
+	}
+	var lit int
+	v.Framebuffer(func(img *screen.Image) {
+		if img.W != 320 || img.H != 200 {
+			t.Errorf("the viewer's screen is %dx%d, want 320x200", img.W, img.H)
+		}
+		for y := 0; y < img.H; y++ {
+			for _, b := range img.Row(y) {
+				if b != 0 {
+					lit++
+				}
+			}
+		}
+	})
+	if lit == 0 {
+		t.Error("the viewer's screen is all black: no frame passed")
+	}
+	return rec
+}
+
+// natChat is the chat line the cases send; the relay must never see it.
+const natChat = "hello through the NAT: the quick brown fox"
+
+// waitRelayed waits until the rendezvous tells viewers the host's relayed
+// address (the host allocates it right after registering).
+func waitRelayed(t *testing.T, ctx context.Context, lab *natLab, inv *invitations.Invitation) {
+	t.Helper()
+	var sock *session.Socket
+	lab.in("pub", func() {
+		var err error
+		if sock, err = session.ListenSocket("203.0.113.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer sock.Close()
+	for {
+		sk, err := rendezvous.Seek(ctx, rendezvous.SeekConfig{
+			Server: netip.MustParseAddrPort(rendezvousAddr), Conn: sock, InvitationID: inv.ID, Pin: inv.Pin,
+		})
+		if err != nil {
+			t.Fatalf("the rendezvous does not know the host: %v", err)
+		}
+		relayed := sk.HostRelayed()
+		sk.Close()
+		if relayed.IsValid() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the host never announced a relayed address")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // TestNATBothPortRestricted: host and viewer each behind a NAT that lets in
 // only replies; the rendezvous swaps their candidates, both punch, and the
 // viewer connects to the host's public mapping.
 func TestNATBothPortRestricted(t *testing.T) {
-	natSession(t, "v", session.PathPunched, "203.0.113.20:", "203.0.113.10:")
+	natSession(t, natCase{viewerNS: "v", wantPath: session.PathPunched, wantViewerAddr: "203.0.113.20:", wantHostAddr: "203.0.113.10:"})
 }
 
 // TestNATSameLAN: a helper on the host's own LAN reaches it directly, even
 // though the invitation names a rendezvous.
 func TestNATSameLAN(t *testing.T) {
-	natSession(t, "l", session.PathLAN, "192.0.2.3:", "192.0.2.2:")
+	natSession(t, natCase{viewerNS: "l", wantPath: session.PathLAN, wantViewerAddr: "192.0.2.3:", wantHostAddr: "192.0.2.2:"})
+}
+
+// TestNATSymmetricRelayed: the host's NAT gives every destination another
+// port, so the mapping the rendezvous saw is useless to the viewer and
+// punching fails; the host's relayed address on the rendezvous's embedded
+// TURN relay carries the session. What the relay forwarded is QUIC
+// ciphertext: the chat line and the hello (helper's name, invitation id)
+// never appear in it.
+func TestNATSymmetricRelayed(t *testing.T) {
+	rec := natSession(t, natCase{
+		lab: labConfig{symmetric: true}, viewerNS: "v", relay: "embedded",
+		wantPath: session.PathRelayed, wantViewerAddr: "203.0.113.20:", wantHostAddr: "203.0.113.1:",
+	})
+	checkCiphertext(t, rec.datagrams())
+}
+
+// TestNATSymmetricCoturn: as above through an external relay, coturn,
+// which the rendezvous hands out credentials for.
+func TestNATSymmetricCoturn(t *testing.T) {
+	natSession(t, natCase{
+		lab: labConfig{symmetric: true}, viewerNS: "v", relay: "coturn",
+		wantPath: session.PathRelayed, wantViewerAddr: "203.0.113.20:", wantHostAddr: "203.0.113.5:",
+	})
+}
+
+// TestNATRelayWaitsForDirect: with a relay on offer, a punchable path still
+// wins (the relay only joins the race after the direct paths' head start).
+func TestNATRelayWaitsForDirect(t *testing.T) {
+	natSession(t, natCase{viewerNS: "v", relay: "embedded", wantPath: session.PathPunched, wantViewerAddr: "203.0.113.20:", wantHostAddr: "203.0.113.10:"})
+}
+
+// checkCiphertext looks at everything the relay's socket carried: the
+// relayed QUIC packets must be there (the session went through it), and
+// nothing said in the session may appear in the clear.
+func checkCiphertext(t *testing.T, grams [][]byte) {
+	t.Helper()
+	var relayed int
+	for _, g := range grams {
+		if len(g) > 4 && g[0]&0xC0 == 0x40 { // ChannelData
+			relayed += len(g) - 4
+		} else if len(g) > 20 && g[0]&0xC0 == 0 {
+			m := &stun.Message{Raw: g}
+			if m.Decode() == nil {
+				if d, err := m.Get(stun.AttrData); err == nil {
+					relayed += len(d)
+				}
+			}
+		}
+		for _, secret := range []string{natChat, "hello back", "quick brown fox", "Bob"} {
+			if bytes.Contains(g, []byte(secret)) {
+				t.Fatalf("the relay saw %q in the clear", secret)
+			}
+		}
+	}
+	t.Logf("the relay carried %d bytes of session data in %d datagrams", relayed, len(grams))
+	if relayed < 10_000 {
+		t.Fatalf("only %d relayed bytes went through the relay: the session did not use it", relayed)
+	}
 }
 
 // TestNATLabFilters checks the lab itself: a datagram to the host's public

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/stun/v4"
@@ -41,6 +42,14 @@ type Peer struct {
 	Reflexive  netip.AddrPort   // where the rendezvous saw it: its NAT mapping
 }
 
+// Relay is a TURN relay the rendezvous offers a host, with credentials
+// valid for a while (see RelayConfig).
+type Relay struct {
+	Server   string // "host:port"
+	Username string
+	Password string
+}
+
 // HostConfig configures RunHost.
 type HostConfig struct {
 	Server       netip.AddrPort // the rendezvous
@@ -58,6 +67,16 @@ type HostConfig struct {
 	OnRegistered func(reflexive netip.AddrPort)
 	// OnPeer, when set, is called for each Peer indication, before probing.
 	OnPeer func(Peer)
+	// OnRelay, when set, is called with the relay each registration
+	// answer offers (the same relay again on every refresh).
+	OnRelay func(Relay)
+	// Relayed, when set, returns the host's relayed address on the relay
+	// (the zero value while it has none); it is announced with the
+	// candidates.
+	Relayed func() netip.AddrPort
+	// Reregister, when set, makes RunHost register again at once (e.g.
+	// when the relayed address is ready).
+	Reregister <-chan struct{}
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -96,11 +115,41 @@ func RunHost(ctx context.Context, cfg HostConfig) error {
 	if err != nil {
 		return err
 	}
+	// Reregister wakes the loop (cancelling its read) and makes it
+	// register at once.
+	var (
+		again    atomic.Bool
+		wakeMu   sync.Mutex
+		wakeRead context.CancelFunc = func() {}
+	)
+	if cfg.Reregister != nil {
+		go func() {
+			for {
+				select {
+				case <-cfg.Reregister:
+					again.Store(true)
+					wakeMu.Lock()
+					wakeRead()
+					wakeMu.Unlock()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
 	for {
 		now := time.Now()
+		if again.Swap(false) {
+			nextRegister = time.Time{}
+		}
 		if !now.Before(nextRegister) {
 			counter = max(counter+1, uint64(now.UnixNano()))
 			b := &body{ID: cfg.InvitationID, SPKI: spki, Counter: counter, Candidates: formatCandidates(cfg.Candidates)}
+			if cfg.Relayed != nil {
+				if r := cfg.Relayed(); r.IsValid() {
+					b.Relayed = unmap(r).String()
+				}
+			}
 			raw, err := marshalBody(b)
 			if err != nil {
 				return err
@@ -134,12 +183,18 @@ func RunHost(ctx context.Context, cfg HostConfig) error {
 			wake = nextProbe
 		}
 		rctx, cancel := context.WithDeadline(ctx, wake)
+		wakeMu.Lock()
+		wakeRead = cancel
+		wakeMu.Unlock()
+		if again.Load() {
+			cancel()
+		}
 		n, from, err := cfg.Conn.ReadFrom(rctx, buf)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			continue
 		}
 		if err != nil {
@@ -161,6 +216,9 @@ func RunHost(ctx context.Context, cfg HostConfig) error {
 			registered = true
 			if cfg.OnRegistered != nil {
 				cfg.OnRegistered(d.mapped)
+			}
+			if cfg.OnRelay != nil && d.body.Relay != "" && d.body.RelayUser != "" {
+				cfg.OnRelay(Relay{Server: d.body.Relay, Username: d.body.RelayUser, Password: d.body.RelayPass})
 			}
 		case typeRegisterError:
 			logger.Warn("the rendezvous refused the registration", "code", d.code)
@@ -218,6 +276,7 @@ type Seeker struct {
 	mu            sync.Mutex
 	host          []netip.AddrPort // guarded by mu
 	hostReflexive netip.AddrPort   // guarded by mu
+	hostRelayed   netip.AddrPort   // guarded by mu
 	reflexive     netip.AddrPort   // guarded by mu
 }
 
@@ -342,8 +401,12 @@ func (s *Seeker) run(ctx context.Context, cfg SeekConfig, logger *slog.Logger, a
 			host := parseCandidates(d.body.Candidates)
 			hr, _ := netip.ParseAddrPort(d.body.Reflexive)
 			hr = unmap(hr)
+			var relayed netip.AddrPort
+			if rs := parseCandidates([]string{d.body.Relayed}); len(rs) == 1 {
+				relayed = rs[0]
+			}
 			s.mu.Lock()
-			s.host, s.hostReflexive, s.reflexive = host, hr, d.mapped
+			s.host, s.hostReflexive, s.hostRelayed, s.reflexive = host, hr, relayed, d.mapped
 			s.mu.Unlock()
 			logger.Info("the rendezvous knows the host", "host_reflexive", hr, "host", host, "our_reflexive", d.mapped)
 			targets = append(slices.Clone(host), hr)
@@ -369,6 +432,14 @@ func (s *Seeker) HostReflexive() netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hostReflexive
+}
+
+// HostRelayed returns the host's relayed address on a TURN relay, or the
+// zero value when it has none.
+func (s *Seeker) HostRelayed() netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hostRelayed
 }
 
 // Reflexive returns the viewer's own address as the rendezvous saw it.

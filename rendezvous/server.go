@@ -37,6 +37,9 @@ type ServerConfig struct {
 	Now func() time.Time
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Relay, when set, offers a TURN relay to registered hosts (embedded
+	// on the rendezvous's own port, or an external one).
+	Relay *RelayConfig
 	// Alt, when set, is a second UDP socket on the same IP (the bot uses
 	// the next port), which the server then owns. It serves only STUN
 	// Binding, so that clients can tell their NAT's type (DetectNAT): a
@@ -58,6 +61,9 @@ type Server struct {
 
 	done    chan struct{} // closed when serve has returned
 	altDone chan struct{} // closed when serveAlt has returned; nil without cfg.Alt
+
+	turn   *turnServer // the embedded relay, or nil
+	turnIP netip.Addr  // the address it announces
 }
 
 type registration struct {
@@ -65,14 +71,19 @@ type registration struct {
 	pin      [32]byte
 	counter  uint64
 	host     []netip.AddrPort
+	relayed  netip.AddrPort // the host's relayed address, when it has one
 	from     netip.AddrPort // where the last registration came from: the reflexive address
 	seen     time.Time
-	lastPeer time.Time
+	lastPeer map[netip.AddrPort]time.Time // per viewer: when the host was last told of it
 }
 
+// maxPeersTracked bounds registration.lastPeer.
+const maxPeersTracked = 32
+
 // NewServer starts serving on pc (which the server then owns) and returns
-// at once. Close stops it.
-func NewServer(pc net.PacketConn, cfg ServerConfig) *Server {
+// at once. Close stops it. It fails only when the embedded relay cannot
+// start (pc is then closed).
+func NewServer(pc net.PacketConn, cfg ServerConfig) (*Server, error) {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultTTL
 	}
@@ -90,12 +101,23 @@ func NewServer(pc net.PacketConn, cfg ServerConfig) *Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{pc: pc, cfg: cfg, logger: logger.With("component", "rendezvous"), regs: make(map[string]*registration), done: make(chan struct{})}
+	if cfg.Relay != nil && cfg.Relay.External == "" {
+		t, err := startRelay(pc, *cfg.Relay, s.logger)
+		if err != nil {
+			_ = pc.Close()
+			if cfg.Alt != nil {
+				_ = cfg.Alt.Close()
+			}
+			return nil, err
+		}
+		s.turn, s.turnIP = t, t.announced
+	}
 	go s.serve()
 	if cfg.Alt != nil {
 		s.altDone = make(chan struct{})
 		go s.serveAlt()
 	}
-	return s
+	return s, nil
 }
 
 // Listen opens a UDP socket on addr (such as ":3478") and serves on it.
@@ -104,7 +126,7 @@ func Listen(addr string, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewServer(pc, cfg), nil
+	return NewServer(pc, cfg)
 }
 
 // Addr is the address the server's socket is bound to.
@@ -123,7 +145,19 @@ func (s *Server) Close() error {
 		_ = s.cfg.Alt.Close()
 		<-s.altDone
 	}
+	if s.turn != nil {
+		s.turn.close()
+	}
 	return err
+}
+
+// RelayAddr is the address of the embedded relay (the rendezvous's own
+// port at the IP it announces), or the zero value when it has none.
+func (s *Server) RelayAddr() netip.AddrPort {
+	if s.turn == nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(s.turnIP, s.Addr().Port())
 }
 
 func (s *Server) serve() {
@@ -136,6 +170,10 @@ func (s *Server) serve() {
 				return
 			}
 			s.logger.Warn("reading", "err", err)
+			continue
+		}
+		if s.turn != nil && isTURN(buf[:n]) {
+			s.turn.in.push(buf[:n], from)
 			continue
 		}
 		ua, ok := from.(*net.UDPAddr)
@@ -234,8 +272,14 @@ func (s *Server) register(d *decoded, from netip.AddrPort) {
 		s.logger.Info("host registered", "id", b.ID, "from", from)
 	}
 	r.counter, r.host, r.from, r.seen = b.Counter, parseCandidates(b.Candidates), from, now
+	r.relayed = netip.AddrPort{}
+	if rs := parseCandidates([]string{b.Relayed}); len(rs) == 1 {
+		r.relayed = rs[0]
+	}
 	s.mu.Unlock()
-	s.answer(typeRegisterSuccess, d.msg, &body{ID: b.ID, Reflexive: from.String()}, from, 0)
+	answer := &body{ID: b.ID, Reflexive: from.String()}
+	answer.Relay, answer.RelayUser, answer.RelayPass = s.relayOffer(b.ID)
+	s.answer(typeRegisterSuccess, d.msg, answer, from, 0)
 }
 
 // expireLocked drops registrations past their TTL; s.mu must be held.
@@ -257,13 +301,23 @@ func (s *Server) lookup(d *decoded, from netip.AddrPort) {
 		s.answer(typeLookupError, d.msg, nil, from, codeNotFound)
 		return
 	}
-	host, hostFrom := r.host, r.from
-	notify := now.Sub(r.lastPeer) >= s.cfg.PeerInterval
+	host, hostFrom, relayed := r.host, r.from, r.relayed
+	// At most one Peer indication per PeerInterval for each viewer, so
+	// that a Lookup flood cannot make the server flood the host, and one
+	// viewer's lookups cannot hold back another's.
+	notify := now.Sub(r.lastPeer[from]) >= s.cfg.PeerInterval
 	if notify {
-		r.lastPeer = now
+		if r.lastPeer == nil || len(r.lastPeer) >= maxPeersTracked {
+			r.lastPeer = make(map[netip.AddrPort]time.Time)
+		}
+		r.lastPeer[from] = now
 	}
 	s.mu.Unlock()
-	s.answer(typeLookupSuccess, d.msg, &body{ID: b.ID, Candidates: formatCandidates(host), Reflexive: hostFrom.String()}, from, 0)
+	answer := &body{ID: b.ID, Candidates: formatCandidates(host), Reflexive: hostFrom.String()}
+	if relayed.IsValid() {
+		answer.Relayed = relayed.String()
+	}
+	s.answer(typeLookupSuccess, d.msg, answer, from, 0)
 	if !notify {
 		return
 	}

@@ -52,6 +52,14 @@ type body struct {
 	Counter    uint64   `json:"counter,omitempty"`
 	Candidates []string `json:"candidates,omitempty"`
 	Reflexive  string   `json:"reflexive,omitempty"`
+	// Relayed is the host's relayed address on a TURN relay (Register,
+	// Lookup answer).
+	Relayed string `json:"relayed,omitempty"`
+	// Relay, RelayUser and RelayPass offer the host a TURN relay and its
+	// credentials (Register answer).
+	Relay     string `json:"relay,omitempty"`
+	RelayUser string `json:"relay_user,omitempty"`
+	RelayPass string `json:"relay_pass,omitempty"`
 }
 
 var errBadMessage = errors.New("rendezvous: malformed message")

@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 #   chromium             headless browser for the web UI tests
 #   fonts-dejavu-core    so pages render text in screenshots
 #   nftables, iproute2   network namespaces with real NAT for the connectivity tests
+#   coturn               an external TURN relay, as a help desk may run one
 #   sway, foot, grim     a headless Wayland compositor, a terminal and a reference capture
 #   wine, wine64, gcc-mingw-w64-x86-64
 #                        the Windows host's tests, run under Wine on Xvfb
-PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2 sway foot grim gcc-mingw-w64-x86-64)
+PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2 coturn sway foot grim gcc-mingw-w64-x86-64)
 # Wine needs its recommended libraries (X rendering, input) to open windows.
 WITH_RECOMMENDS=(wine wine64)
 missing=()

@@ -66,6 +66,7 @@ const (
 	PathLAN     = "lan"     // the peer's address is on one of our own links
 	PathDirect  = "direct"  // routed to one of the peer's own addresses, no NAT mapping needed
 	PathPunched = "punched" // through a NAT mapping found by the rendezvous (server-reflexive)
+	PathRelayed = "relayed" // through a TURN relay, end to end encrypted
 )
 
 // ClassifyPath names the path to peer: PathPunched when peer is one of

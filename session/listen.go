@@ -33,9 +33,13 @@ type ListenConfig struct {
 
 // Listener accepts viewers on one UDP socket.
 type Listener struct {
-	sock   *Socket
-	ql     *quic.Listener
-	logger *slog.Logger
+	sock    *Socket
+	ql      *quic.Listener
+	logger  *slog.Logger
+	tlsConf *tls.Config
+
+	relayMu sync.Mutex
+	relays  []*quic.Transport // guarded by relayMu: transports over relayed sockets (Serve)
 
 	reqs   chan *Request
 	ctx    context.Context
@@ -71,10 +75,36 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 		return nil, fmt.Errorf("session: starting QUIC: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Listener{sock: sock, ql: ql, logger: logger, reqs: make(chan *Request), ctx: ctx, cancel: cancel}
+	l := &Listener{sock: sock, ql: ql, logger: logger, tlsConf: tlsConf, reqs: make(chan *Request), ctx: ctx, cancel: cancel}
 	l.wg.Add(1)
-	go l.acceptLoop()
+	go l.acceptLoop(ql, false)
 	return l, nil
+}
+
+// Serve also accepts viewers on pc, a relayed socket (a TURN allocation:
+// the relay forwards datagrams between pc and the viewers; QUIC and its
+// TLS run end to end over it, so the relay sees only ciphertext). Their
+// requests have Relayed set. The listener takes pc over and closes it
+// with itself.
+func (l *Listener) Serve(pc net.PacketConn) error {
+	tr := &quic.Transport{Conn: pc}
+	ql, err := tr.Listen(l.tlsConf, quicConfig())
+	if err != nil {
+		_ = pc.Close()
+		return fmt.Errorf("session: starting QUIC on the relay: %w", err)
+	}
+	l.relayMu.Lock()
+	defer l.relayMu.Unlock()
+	if l.ctx.Err() != nil {
+		_ = ql.Close()
+		_ = tr.Close()
+		_ = pc.Close()
+		return fmt.Errorf("session: listener closed: %w", net.ErrClosed)
+	}
+	l.relays = append(l.relays, tr)
+	l.wg.Add(1)
+	go l.acceptLoop(ql, true)
+	return nil
 }
 
 func quicConfig() *quic.Config {
@@ -113,30 +143,39 @@ func (l *Listener) Accept(ctx context.Context) (*Request, error) {
 // goroutines. Sessions accepted from it share its socket, so close them
 // first (Conn.Close) if the peer should hear a goodbye.
 func (l *Listener) Close() error {
+	l.relayMu.Lock()
 	l.cancel()
+	relays := l.relays
+	l.relayMu.Unlock()
 	err := l.ql.Close()
+	for _, tr := range relays {
+		// Closing the transport closes its listener and connections; the
+		// transport did not open the relayed socket, so close that too.
+		_ = tr.Close()
+		_ = tr.Conn.Close()
+	}
 	l.wg.Wait()
 	l.sock.Close()
 	return err
 }
 
-func (l *Listener) acceptLoop() {
+func (l *Listener) acceptLoop(ql *quic.Listener, relayed bool) {
 	defer l.wg.Done()
 	for {
-		qc, err := l.ql.Accept(l.ctx)
+		qc, err := ql.Accept(l.ctx)
 		if err != nil {
 			return
 		}
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			l.handshake(qc)
+			l.handshake(qc, relayed)
 		}()
 	}
 }
 
 // handshake reads the viewer's hello and queues the request.
-func (l *Listener) handshake(qc *quic.Conn) {
+func (l *Listener) handshake(qc *quic.Conn, relayed bool) {
 	log := l.logger.With("remote", qc.RemoteAddr().String())
 	ctx, cancel := context.WithTimeout(l.ctx, helloTimeout)
 	defer cancel()
@@ -182,6 +221,7 @@ func (l *Listener) handshake(qc *quic.Conn) {
 		InvitationID: m.Invitation,
 		ViewerName:   m.Name,
 		RemoteAddr:   qc.RemoteAddr(),
+		Relayed:      relayed,
 		qc:           qc,
 		ctrl:         st,
 		proof:        m.Proof,
@@ -200,6 +240,7 @@ type Request struct {
 	InvitationID string   // as the viewer sent it
 	ViewerName   string   // the viewer's claim; not verified
 	RemoteAddr   net.Addr // the viewer's UDP address
+	Relayed      bool     // it came through the relay (Listener.Serve)
 
 	qc    *quic.Conn
 	ctrl  *quic.Stream

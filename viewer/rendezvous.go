@@ -2,6 +2,8 @@ package viewer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -21,7 +23,7 @@ const seekTimeout = 2 * time.Second
 const maxAddresses = 24
 
 // connect dials the host of cfg.Invitation and names the path that won
-// (session.PathLAN, PathDirect or PathPunched). With a rendezvous in the
+// (session.PathLAN, PathDirect, PathPunched or PathRelayed). With a rendezvous in the
 // invitation it dials from a socket of its own, asks the rendezvous for
 // the host's candidates (its reflexive address among them), announces its
 // own so that the host probes back, probes the host from that socket, and
@@ -32,8 +34,10 @@ const maxAddresses = 24
 func connect(ctx context.Context, dc session.DialConfig, rdv string, logger *slog.Logger) (*session.Conn, string, error) {
 	prefixes := session.InterfacePrefixes()
 	var reflexive []netip.AddrPort
+	var seekErr error
 	if rdv != "" {
-		sock, seeker := seek(ctx, dc, rdv, prefixes, logger)
+		sock, seeker, err := seek(ctx, dc, rdv, prefixes, logger)
+		seekErr = err
 		if seeker != nil {
 			defer seeker.Close()
 			hr := seeker.HostReflexive()
@@ -41,36 +45,64 @@ func connect(ctx context.Context, dc session.DialConfig, rdv string, logger *slo
 				reflexive = append(reflexive, hr)
 			}
 			dc.Addresses = union(dc.Addresses, seeker.Host(), reflexive)
+			if r := seeker.HostRelayed(); r.IsValid() {
+				dc.Relays = []netip.AddrPort{r}
+			}
 		}
 		dc.Socket = sock // nil when no socket could be opened
 	}
 	start := time.Now()
 	conn, err := session.Dial(ctx, dc)
 	if err != nil {
+		if errors.Is(err, session.ErrUnreachable) {
+			return nil, "", fmt.Errorf("%w %s", err, failedStep(rdv, seekErr, reflexive, dc.Relays))
+		}
 		return nil, "", err
 	}
 	path := session.PathDirect
 	if ua, ok := conn.RemoteAddr().(*net.UDPAddr); ok {
 		path = session.ClassifyPath(ua.AddrPort(), prefixes, reflexive)
+		if slices.Contains(dc.Relays, netip.AddrPortFrom(ua.AddrPort().Addr().Unmap(), ua.AddrPort().Port())) {
+			path = session.PathRelayed
+		}
 	}
 	logger.Info("connected", "path", path, "addr", conn.RemoteAddr().String(), "dial", time.Since(start))
 	return conn, path, nil
 }
 
+// failedStep names, for a connection that failed, the step of getting
+// through NAT that failed, and what to do about it.
+func failedStep(rdv string, seekErr error, reflexive, relays []netip.AddrPort) string {
+	const doctor = "Run `gethelp doctor` on both computers to see why."
+	switch {
+	case rdv == "":
+		return "The invitation names no rendezvous, so only direct addresses were tried (they work on one network, not through NAT). " + doctor
+	case errors.Is(seekErr, rendezvous.ErrNotFound):
+		return "Step failed: the rendezvous " + rdv + " does not know this invitation (the person's gethelp is not running, or could not reach the rendezvous). " + doctor
+	case seekErr != nil:
+		return "Step failed: the rendezvous " + rdv + " is unreachable from here (UDP blocked?). " + doctor
+	case len(relays) > 0:
+		return "Step failed: punching through NAT timed out, and the relay carried nothing either (relay refused or blocked). " + doctor
+	case len(reflexive) > 0:
+		return "Step failed: punching through NAT timed out, and the host has no relayed address (the rendezvous offers no relay, or the relay refused the host). " + doctor
+	}
+	return "Step failed: no path to the host's addresses. " + doctor
+}
+
 // seek opens the viewer's socket and asks the rendezvous for the host. It
-// returns a nil socket when none could be opened and a nil seeker when the
-// rendezvous did not help.
-func seek(ctx context.Context, dc session.DialConfig, rdv string, prefixes []netip.Prefix, logger *slog.Logger) (*session.Socket, *rendezvous.Seeker) {
+// returns a nil socket when none could be opened and a nil seeker (and
+// why) when the rendezvous did not help.
+func seek(ctx context.Context, dc session.DialConfig, rdv string, prefixes []netip.Prefix, logger *slog.Logger) (*session.Socket, *rendezvous.Seeker, error) {
 	start := time.Now()
 	server, err := rendezvous.Resolve(ctx, rdv)
 	if err != nil {
 		logger.Warn("rendezvous unusable", "rendezvous", rdv, "err", err)
-		return nil, nil
+		return nil, nil, err
 	}
 	sock, err := session.ListenSocket(":0")
 	if err != nil {
 		logger.Warn("opening the socket for the rendezvous", "err", err)
-		return nil, nil
+		return nil, nil, err
 	}
 	ifaddrs := make([]netip.Addr, len(prefixes))
 	for i, p := range prefixes {
@@ -84,11 +116,11 @@ func seek(ctx context.Context, dc session.DialConfig, rdv string, prefixes []net
 	})
 	if err != nil {
 		logger.Warn("the rendezvous did not help", "rendezvous", server, "err", err)
-		return sock, nil
+		return sock, nil, err
 	}
 	logger.Info("rendezvous answered", "host", seeker.Host(), "host_reflexive", seeker.HostReflexive(),
-		"our_reflexive", seeker.Reflexive(), "took", time.Since(start))
-	return sock, seeker
+		"our_reflexive", seeker.Reflexive(), "host_relayed", seeker.HostRelayed(), "took", time.Since(start))
+	return sock, seeker, nil
 }
 
 // union keeps the first occurrence of each address, at most maxAddresses.

@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +45,15 @@ type BotConfig struct {
 	// RendezvousListen is the UDP address of the rendezvous and STUN
 	// service that helps helpers through NAT; "" for none.
 	RendezvousListen string `yaml:"rendezvous_listen"`
+	// Relay is the TURN relay the rendezvous offers hosts (see
+	// config.example.yaml): embedded on the rendezvous's port by default.
+	Relay struct {
+		Mode       string `yaml:"mode"`        // embedded (default), external or off
+		Address    string `yaml:"address"`     // external: the TURN server, host:port
+		SecretFile string `yaml:"secret_file"` // the TURN REST secret; or $GETHELP_TURN_SECRET
+		PublicIP   string `yaml:"public_ip"`   // embedded: where relayed ports are announced
+		Ports      string `yaml:"ports"`       // embedded: "49152-65535"; default any
+	} `yaml:"relay"`
 
 	InvitationVia string   `yaml:"invitation_via"` // email (default) or chat
 	PasswordVia   string   `yaml:"password_via"`   // chat (default) or email
@@ -156,6 +170,7 @@ type readyEvent struct {
 	AdminAddr      string `json:"admin_addr,omitempty"`
 	InboundAddr    string `json:"inbound_addr,omitempty"`
 	RendezvousAddr string `json:"rendezvous_addr,omitempty"`
+	RelayAddr      string `json:"relay_addr,omitempty"`
 	// DiscordInstallURL is the link that installs the bot in a server.
 	DiscordInstallURL string `json:"discord_install_url,omitempty"`
 }
@@ -258,12 +273,21 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 	b.ready = readyEvent{Type: "ready", AgentAddr: srv.Addr().String(), BotPin: hex.EncodeToString(pin[:])}
 
 	if cfg.RendezvousListen != "" {
-		rv, err := rendezvous.Listen(cfg.RendezvousListen, rendezvous.ServerConfig{Logger: m.logger.With("component", "rendezvous")})
+		relay, err := m.relayConfig(&cfg, cert)
 		if err != nil {
 			return nil, err
 		}
+		rv, err := rendezvous.Listen(cfg.RendezvousListen, rendezvous.ServerConfig{Logger: m.logger.With("component", "rendezvous"), Relay: relay})
+		if err != nil {
+			return nil, fmt.Errorf("rendezvous_listen %s: %w", cfg.RendezvousListen, err)
+		}
 		b.closers = append(b.closers, func() { rv.Close() })
 		b.ready.RendezvousAddr = rv.Addr().String()
+		if a := rv.RelayAddr(); a.IsValid() {
+			b.ready.RelayAddr = a.String()
+		} else if relay != nil {
+			b.ready.RelayAddr = relay.External
+		}
 	}
 
 	var nets []bot.Network
@@ -434,4 +458,59 @@ func loadOrCreateToken(path string) (string, error) {
 		return "", err
 	}
 	return tok, nil
+}
+
+// relayConfig reads the bot's relay: section. The embedded relay's secret
+// defaults to one derived from the bot's own key, so that it outlives a
+// restart; an external relay needs the secret it was configured with.
+func (m *Main) relayConfig(cfg *BotConfig, cert tls.Certificate) (*rendezvous.RelayConfig, error) {
+	rc := cfg.Relay
+	secret, err := m.secret("GETHELP_TURN_SECRET", rc.SecretFile)
+	if err != nil {
+		return nil, err
+	}
+	switch rc.Mode {
+	case "off":
+		return nil, nil
+	case "external":
+		if rc.Address == "" {
+			return nil, errors.New("relay.mode external needs relay.address (the TURN server, host:port)")
+		}
+		if _, _, err := net.SplitHostPort(rc.Address); err != nil {
+			return nil, fmt.Errorf("relay.address %q: %v", rc.Address, err)
+		}
+		if secret == "" {
+			return nil, errors.New("relay.mode external needs the TURN server's secret: relay.secret_file or $GETHELP_TURN_SECRET")
+		}
+		return &rendezvous.RelayConfig{Secret: secret, External: rc.Address}, nil
+	case "", "embedded":
+	default:
+		return nil, fmt.Errorf("relay.mode %q: want embedded, external or off", rc.Mode)
+	}
+	out := &rendezvous.RelayConfig{Secret: secret}
+	if secret == "" {
+		key, ok := cert.PrivateKey.(ed25519.PrivateKey)
+		if !ok {
+			return nil, errors.New("the bot key is not Ed25519; set relay.secret_file")
+		}
+		sum := sha256.Sum256(append([]byte("gethelp relay secret\x00"), key.Seed()...))
+		out.Secret = hex.EncodeToString(sum[:])
+	}
+	if rc.PublicIP != "" {
+		ip, err := netip.ParseAddr(rc.PublicIP)
+		if err != nil {
+			return nil, fmt.Errorf("relay.public_ip %q is not an IP address", rc.PublicIP)
+		}
+		out.RelayIP = ip
+	}
+	if rc.Ports != "" {
+		lo, hi, ok := strings.Cut(rc.Ports, "-")
+		a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+		b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+		if !ok || err1 != nil || err2 != nil || a == 0 || a > b {
+			return nil, fmt.Errorf("relay.ports %q: want LOW-HIGH, e.g. 49152-65535", rc.Ports)
+		}
+		out.MinPort, out.MaxPort = uint16(a), uint16(b)
+	}
+	return out, nil
 }

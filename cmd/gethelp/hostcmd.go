@@ -408,7 +408,7 @@ func (m *Main) printHostEvent(e host.Event) {
 	case host.EventWaiting:
 		fmt.Fprintln(w, "Waiting for your helper to connect. Press Ctrl-C to cancel the invitation.")
 	case host.EventConnected:
-		fmt.Fprintf(w, "%s connected from %s. They can see what you share and chat with you.\n%s\n", e.Helper, e.Addr, terminalHelp)
+		fmt.Fprintf(w, "%s connected from %s%s. They can see what you share and chat with you.\n%s\n", e.Helper, e.Addr, pathText(e.Path), terminalHelp)
 	case host.EventAuthFailed:
 		fmt.Fprintf(w, "Someone calling themselves %q at %s tried a wrong password (%d attempts left).\n", e.Helper, e.Addr, *e.AttemptsLeft)
 	case host.EventLocked:
@@ -571,4 +571,20 @@ func readPasswordFile(path string) (string, error) {
 		return "", fmt.Errorf("the password file %s is empty", path)
 	}
 	return p, nil
+}
+
+// pathText says how a connection reaches the other side, for the
+// terminal: "" when unknown.
+func pathText(path string) string {
+	switch path {
+	case session.PathLAN:
+		return " (direct, same network)"
+	case session.PathDirect:
+		return " (direct)"
+	case session.PathPunched:
+		return " (direct, through NAT)"
+	case session.PathRelayed:
+		return " (relayed, end-to-end encrypted)"
+	}
+	return ""
 }

@@ -225,7 +225,7 @@ func (m *Main) printViewerEvent(e viewer.Event) {
 	w := m.Stdout
 	switch e.Type {
 	case viewer.EventConnected:
-		fmt.Fprintf(w, "Connected to %s at %s (round trip %.1f ms).\n%s\n", e.Host, e.Addr, e.RTTms, terminalHelp)
+		fmt.Fprintf(w, "Connected to %s at %s%s, round trip %.1f ms.\n%s\n", e.Host, e.Addr, pathText(e.Path), e.RTTms, terminalHelp)
 	case viewer.EventChat:
 		if !e.Self {
 			fmt.Fprintf(w, "[%s] %s\n", e.From, e.Text)

@@ -54,6 +54,14 @@
 
   // ---- WebSocket ----
 
+  // How the helper's connection reached this computer, for the log.
+  const VIA = {
+    lan: ', on your local network',
+    direct: ', directly',
+    punched: ', directly through your router',
+    relayed: ', through the relay (it forwards the session encrypted and cannot read it)',
+  };
+
   function connect() {
     const ws = new WebSocket(localweb.wsURL());
     st.ws = ws;
@@ -120,7 +128,7 @@
         st.caps = [];
         st.hidden = false;
         setStatus('connected');
-        addLog(st.helper + ' connected' + at(m.addr) + '.', '', m.time);
+        addLog(st.helper + ' connected' + at(m.addr) + (VIA[m.path] || '') + '.', '', m.time);
         showTransfers();
         break;
       case 'chat':

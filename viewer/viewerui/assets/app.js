@@ -31,6 +31,7 @@
     shape: null, // {w, h, hotX, hotY}
     seq: 0,
     rtt: 0,
+    path: '',          // how the connection goes: lan, direct, punched, relayed
     retry: 0,
     // Control: none, pending (asked) or on (granted).
     control: 'none',
@@ -121,6 +122,8 @@
       case 'connected':
         if (m.host) setHost(m.host);
         if (m.rtt_ms) st.rtt = m.rtt_ms;
+        st.path = m.path || '';
+        showStats({});
         break;
       case 'chat':
         chat.add(m, who());
@@ -852,6 +855,14 @@
     return Math.round(bps) + ' B/s';
   }
 
+  // How the connection reaches the person's computer: [label, explanation].
+  const PATHS = {
+    lan: ['Direct (same network)', 'Connected directly over your local network.'],
+    direct: ['Direct', 'Connected directly to the person\'s computer.'],
+    punched: ['Direct (through NAT)', 'Connected directly, through both routers.'],
+    relayed: ['Relayed', 'No direct path: the relay forwards the session, end-to-end encrypted; it cannot read it.'],
+  };
+
   function showStats(m) {
     if (st.ended) return;
     if (m.rtt_ms) st.rtt = m.rtt_ms;
@@ -862,7 +873,10 @@
       else if (worst < 400) setQuality('fair', 'Fair connection');
       else setQuality('poor', 'Poor connection');
     }
-    $('stat-rtt').textContent = st.rtt ? 'RTT ' + st.rtt.toFixed(st.rtt < 10 ? 1 : 0) + ' ms' : '';
+    const path = PATHS[st.path];
+    const rtt = st.rtt ? 'RTT ' + st.rtt.toFixed(st.rtt < 10 ? 1 : 0) + ' ms' : '';
+    $('stat-rtt').textContent = path ? path[0] + (rtt ? ' · ' + rtt : '') : rtt;
+    $('stat-rtt').title = (path ? path[1] + ' ' : '') + 'Round-trip time to the person\'s computer.';
     $('stat-latency').textContent = lat ? 'Latency ' + lat.toFixed(0) + ' ms' : '';
     $('stat-rate').textContent = rateText(m.bytes_per_sec || 0);
     $('stat-fps').textContent = (m.updates_per_sec || 0).toFixed(0) + ' updates/s';
