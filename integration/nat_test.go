@@ -59,6 +59,7 @@ type natLab struct {
 // labConfig varies the lab's topology.
 type labConfig struct {
 	symmetric bool // the host's router is a symmetric NAT
+	ipv6      bool // everyone also has a global IPv6 address, routed without NAT
 }
 
 const rendezvousAddr = "203.0.113.1:3478"
@@ -77,16 +78,22 @@ func newNATLab(t *testing.T, cfgs ...labConfig) *natLab {
 	}
 	start := time.Now()
 	l := &natLab{t: t, prefix: fmt.Sprintf("gh%04x%x", os.Getpid()&0xffff, labSeq.Add(1)&0xf)}
-	for _, ns := range []string{"pub", "rh", "h", "l", "rv", "v"} {
-		l.run("ip", "netns", "add", l.ns(ns))
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", l.ns(ns)).Run() })
-		l.ip(ns, "link", "set", "lo", "up")
-	}
-	l.ip("pub", "link", "add", "inet", "type", "bridge")
 	var cfg labConfig
 	if len(cfgs) > 0 {
 		cfg = cfgs[0]
 	}
+	for _, ns := range []string{"pub", "rh", "h", "l", "rv", "v"} {
+		l.run("ip", "netns", "add", l.ns(ns))
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", l.ns(ns)).Run() })
+		l.ip(ns, "link", "set", "lo", "up")
+		if cfg.ipv6 {
+			// Without this the first forwarded packets wait ~2 s for
+			// duplicate address detection.
+			l.run("ip", "netns", "exec", l.ns(ns), "sysctl", "-q", "-w",
+				"net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+		}
+	}
+	l.ip("pub", "link", "add", "inet", "type", "bridge")
 	l.ip("pub", "addr", "add", "203.0.113.1/24", "dev", "inet")
 	l.ip("pub", "addr", "add", "203.0.113.5/24", "dev", "inet")
 	l.ip("pub", "link", "set", "inet", "up")
@@ -115,6 +122,26 @@ func newNATLab(t *testing.T, cfgs ...labConfig) *natLab {
 	l.ip("v", "addr", "add", "198.51.100.2/24", "dev", "eth0")
 	l.ip("v", "link", "set", "eth0", "up")
 	l.ip("v", "route", "add", "default", "via", "198.51.100.1")
+	if cfg.ipv6 {
+		for _, a := range []struct{ ns, dev, addr string }{
+			{"pub", "inet", "2001:db8:ff::1/64"},
+			{"rh", "wan", "2001:db8:ff::10/64"}, {"rh", "lan", "2001:db8:1::1/64"},
+			{"h", "eth0", "2001:db8:1::2/64"}, {"l", "eth0", "2001:db8:1::3/64"},
+			{"rv", "wan", "2001:db8:ff::20/64"}, {"rv", "lan", "2001:db8:2::1/64"},
+			{"v", "eth0", "2001:db8:2::2/64"},
+		} {
+			l.ip(a.ns, "-6", "addr", "add", a.addr, "dev", a.dev, "nodad")
+		}
+		for _, ns := range []string{"h", "l"} {
+			l.ip(ns, "-6", "route", "add", "default", "via", "2001:db8:1::1")
+		}
+		l.ip("v", "-6", "route", "add", "default", "via", "2001:db8:2::1")
+		l.ip("rh", "-6", "route", "add", "2001:db8:2::/64", "via", "2001:db8:ff::20")
+		l.ip("rv", "-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8:ff::10")
+		for _, r := range []string{"rh", "rv"} {
+			l.run("ip", "netns", "exec", l.ns(r), "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1")
+		}
+	}
 	for _, r := range []string{"rh", "rv"} {
 		l.run("ip", "netns", "exec", l.ns(r), "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
 		masquerade := "masquerade"
@@ -510,6 +537,17 @@ func TestNATSymmetricCoturn(t *testing.T) {
 	natSession(t, natCase{
 		lab: labConfig{symmetric: true}, viewerNS: "v", relay: "coturn",
 		wantPath: session.PathRelayed, wantViewerAddr: "203.0.113.20:", wantHostAddr: "203.0.113.5:",
+	})
+}
+
+// TestNATIPv6Direct: both sides also have global IPv6 addresses (routed,
+// no NAT, as Teredo once emulated for Windows Remote Assistance): the
+// IPv6 candidates get the Happy Eyeballs head start and the session runs
+// directly over IPv6, though punching over IPv4 would also work.
+func TestNATIPv6Direct(t *testing.T) {
+	natSession(t, natCase{
+		lab: labConfig{ipv6: true}, viewerNS: "v", relay: "embedded",
+		wantPath: session.PathDirect, wantViewerAddr: "[2001:db8:2::2]:", wantHostAddr: "[2001:db8:1::2]:",
 	})
 }
 

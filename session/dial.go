@@ -25,6 +25,11 @@ const DefaultAttemptTimeout = 4 * time.Second
 // trips after the rendezvous answers: 13-262 ms in the NAT lab.
 const DefaultRelayDelay = time.Second
 
+// ipv4Delay is the head start of IPv6 addresses over IPv4 ones (RFC 8305's
+// Connection Attempt Delay): a direct IPv6 path needs no NAT mapping, so
+// it is preferred when both families work.
+const ipv4Delay = 250 * time.Millisecond
+
 // DialConfig configures Dial.
 type DialConfig struct {
 	// Addresses are the host's candidates, tried in parallel.
@@ -118,14 +123,39 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 		relayDelay = DefaultRelayDelay
 	}
 	results := make(chan attempt, len(cfg.Addresses)+len(cfg.Relays))
-	var wg, direct sync.WaitGroup
+	var wg, direct, v6 sync.WaitGroup
+	// Happy Eyeballs (RFC 8305): IPv6 addresses get a head start of
+	// ipv4Delay, which ends early once every IPv6 attempt has ended (a
+	// success cancels the rest anyway).
 	for _, addr := range cfg.Addresses {
+		if addr.Addr().Unmap().Is6() {
+			v6.Add(1)
+		}
+	}
+	v6Ended := make(chan struct{})
+	go func() { v6.Wait(); close(v6Ended) }()
+	for _, addr := range cfg.Addresses {
+		is6 := addr.Addr().Unmap().Is6()
 		wg.Add(1)
 		direct.Add(1)
 		go func() {
 			defer wg.Done()
+			defer direct.Done()
+			if !is6 {
+				t := time.NewTimer(ipv4Delay)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-v6Ended:
+				case <-ctx.Done():
+					results <- attempt{addr: addr, err: ctx.Err()}
+					return
+				}
+			}
 			a := dialOne(ctx, cfg.Socket, addr, cfg.Pin, timeout)
-			direct.Done()
+			if is6 {
+				v6.Done()
+			}
 			results <- a
 		}()
 	}
