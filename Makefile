@@ -28,3 +28,4 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./session/screen/
 	go test -run=NONE -fuzz=FuzzParseCommand -fuzztime=$(FUZZTIME) ./cmd/gethelp/
 	go test -run=NONE -fuzz=FuzzSettings -fuzztime=$(FUZZTIME) ./cmd/gethelp/
+	go test -run=NONE -fuzz=FuzzParseLine -fuzztime=$(FUZZTIME) ./helperkey/
