@@ -59,6 +59,17 @@ type DialConfig struct {
 	// it over: it is closed when the session ends, or before Dial
 	// returns an error. Nil gives each attempt a socket of its own.
 	Socket *Socket
+
+	// ClientCertificate, when set, makes the dial an offer of help: the
+	// certificate (its key: the helper's identity) authenticates the
+	// helper in the TLS handshake, the hello carries no invitation and no
+	// password proof, and InvitationID and Password are ignored.
+	ClientCertificate *tls.Certificate
+	// VerifyHost, when set, checks the host's key (its DER
+	// SubjectPublicKeyInfo) instead of Pin, inside the handshake: an error
+	// refuses the server before the helper's certificate or any other byte
+	// is sent to it, and Dial returns that error when no address passed.
+	VerifyHost func(spki []byte) error
 }
 
 // Dial connects to the host of an invitation: it tries every candidate
@@ -67,10 +78,11 @@ type DialConfig struct {
 // the host's answer.
 //
 // Errors: ErrPinMismatch when a server answered with another key (nothing was
-// sent to it), ErrUnreachable when no address answered, a *RejectError when
-// the host refused (unwrapping to ErrBadPassword, ErrLocked, ErrBusy,
-// ErrExpired, ErrCancelled, ErrUnknownInvitation or ErrPolicy), or the
-// context's error.
+// sent to it), or VerifyHost's error, ErrUnreachable when no address
+// answered, a *RejectError when the host refused (unwrapping to
+// ErrBadPassword, ErrLocked, ErrBusy, ErrExpired, ErrCancelled,
+// ErrUnknownInvitation or ErrPolicy; for an offer, ErrNotAllowed, ErrBusy,
+// ErrDeclined or ErrPolicy), or the context's error.
 func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	logger := cfg.Logger
 	if logger == nil {
@@ -89,9 +101,14 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	if len(cfg.Addresses) == 0 && len(cfg.Relays) == 0 {
 		return fail(fmt.Errorf("%w: the invitation lists no address", ErrUnreachable))
 	}
+	if cfg.isOffer() {
+		cfg.InvitationID, cfg.Password = "", ""
+	}
+	var hc hostCheck
+	hc.wrap(&cfg)
 	qc, err := race(ctx, cfg, logger)
 	if err != nil {
-		return fail(err)
+		return fail(hc.result(err))
 	}
 	c, err := hello(ctx, qc, cfg, logger, onDone)
 	if err != nil {
@@ -152,7 +169,7 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 					return
 				}
 			}
-			a := dialOne(ctx, cfg.Socket, addr, cfg.Pin, timeout)
+			a := dialOne(ctx, cfg.Socket, addr, cfg, timeout)
 			if is6 {
 				v6.Done()
 			}
@@ -174,7 +191,7 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 				results <- attempt{addr: addr, relayed: true, err: ctx.Err()}
 				return
 			}
-			a := dialOne(ctx, cfg.Socket, addr, cfg.Pin, timeout)
+			a := dialOne(ctx, cfg.Socket, addr, cfg, timeout)
 			a.relayed = true
 			results <- a
 		}()
@@ -217,7 +234,7 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 		ErrUnreachable, len(cfg.Addresses)+len(cfg.Relays), strings.Join(failures, "; "))
 }
 
-func dialOne(ctx context.Context, sock *Socket, addr netip.AddrPort, pin [32]byte, timeout time.Duration) attempt {
+func dialOne(ctx context.Context, sock *Socket, addr netip.AddrPort, cfg DialConfig, timeout time.Duration) attempt {
 	a := attempt{addr: addr}
 	var mu sync.Mutex
 	tlsConf := &tls.Config{
@@ -230,15 +247,23 @@ func dialOne(ctx context.Context, sock *Socket, addr netip.AddrPort, pin [32]byt
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("no host certificate")
 			}
-			got := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)
-			if subtle.ConstantTimeCompare(got[:], pin[:]) != 1 {
+			spki := cs.PeerCertificates[0].RawSubjectPublicKeyInfo
+			var err error
+			if cfg.VerifyHost != nil {
+				err = cfg.VerifyHost(spki)
+			} else if got := sha256.Sum256(spki); subtle.ConstantTimeCompare(got[:], cfg.Pin[:]) != 1 {
+				err = ErrPinMismatch
+			}
+			if err != nil {
 				mu.Lock()
 				a.mismatch = true
 				mu.Unlock()
-				return ErrPinMismatch
 			}
-			return nil
+			return err
 		},
+	}
+	if cert := cfg.ClientCertificate; cert != nil {
+		tlsConf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	}
 	conf := quicConfig()
 	conf.HandshakeIdleTimeout = timeout
@@ -268,31 +293,37 @@ func shortDialError(err error) string {
 
 // hello sends the password proof and reads the host's answer.
 func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logger, onDone func()) (*Conn, error) {
-	proof, err := passwordProof(qc.ConnectionState().TLS, cfg.InvitationID, cfg.Password)
-	if err != nil {
-		return nil, err
+	var proof []byte
+	var err error
+	if !cfg.isOffer() {
+		if proof, err = passwordProof(qc.ConnectionState().TLS, cfg.InvitationID, cfg.Password); err != nil {
+			return nil, err
+		}
 	}
 	st, err := qc.OpenStreamSync(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("session: opening control stream: %w", err)
+		return nil, offerError(cfg, fmt.Errorf("session: opening control stream: %w", err))
 	}
 	stop := context.AfterFunc(ctx, func() { st.CancelRead(0); st.CancelWrite(0) })
 	defer stop()
 	if _, err := st.Write(preface(ChannelControl)); err != nil {
-		return nil, fmt.Errorf("session: sending hello: %w", err)
+		return nil, offerError(cfg, fmt.Errorf("session: sending hello: %w", err))
 	}
 	var wmu sync.Mutex
 	err = writeMessage(&wmu, st, Message{
 		Type: TypeHello, Version: Version, Invitation: cfg.InvitationID,
-		Name: cfg.Name, Proof: proof, Time: time.Now().UTC(),
+		Name: cfg.Name, Proof: proof, Offer: cfg.isOffer(), Time: time.Now().UTC(),
 	})
 	if err != nil {
-		return nil, err
+		return nil, offerError(cfg, err)
 	}
 	f, err := ReadFrame(st, MaxControlFrame)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if cfg.isOffer() && refusedKey(err) {
+			return nil, offerError(cfg, err)
 		}
 		return nil, fmt.Errorf("session: waiting for the host's answer: %s", closedFrom(err).Reason)
 	}

@@ -83,9 +83,40 @@
 // from the password, ever.
 //
 // The host answers "welcome" or "reject" with a code: bad_password (with
-// attempts_left), locked, busy, expired, cancelled, unknown_invitation.
+// attempts_left), locked, busy, expired, cancelled, unknown_invitation,
+// policy (and for offers, below, declined).
 // Counting failures and deciding what to answer is the host's policy; this
 // package only carries it (see Request).
+//
+// # Offers of help
+//
+// A helper may also offer help, unasked, to a computer whose administrator
+// lists the helper's key (gethelp host serve; package helperkey has the key
+// formats). That host listens with a long-lived key of its own and no
+// invitation, so:
+//
+//   - The viewer has no invitation pin: it checks the host's key with
+//     DialConfig.VerifyHost instead (the helper's known hosts, or a pin the
+//     helper was given), still inside the handshake and before anything of
+//     the helper's is sent.
+//   - The helper authenticates with its own key as a TLS 1.3 client
+//     certificate (self-signed Ed25519; the host trusts the key, never the
+//     certificate). The host requires one and checks the key against its
+//     allowlist inside the handshake (ListenConfig.VerifyClient): a key
+//     not on the list is refused with the TLS alert bad_certificate, which
+//     the viewer reports as RejectNotAllowed, before the host's
+//     application, or the person at it, ever hears of the connection.
+//   - The hello carries "offer": true, the helper's name and no invitation
+//     and no proof: the password proof does not apply, the key is the
+//     credential. A listener for offers takes no invitation's hello and an
+//     invitation's listener takes no offer (protocol error).
+//   - The host then asks the person, which can take a while; the viewer
+//     waits for the answer. It is "welcome" when the person accepts, after
+//     which the session is exactly an invited one, or "reject" with code
+//     declined (the person said no or did not answer), busy, policy
+//     (offering help is turned off on this computer), cancelled (the host
+//     stopped before the person answered) or not_allowed (the list lost
+//     the key after the handshake).
 //
 // # Ending a session
 //

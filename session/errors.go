@@ -18,6 +18,12 @@ const (
 	RejectCancelled   RejectCode = "cancelled"
 	RejectUnknown     RejectCode = "unknown_invitation"
 	RejectPolicy      RejectCode = "policy"
+	// Offers of help: the person said no (or did not answer), or the
+	// helper's key is not on the computer's allowlist (a TLS alert in the
+	// handshake, which Dial reports with this code; a reject message only
+	// when the list changed after the handshake).
+	RejectDeclined   RejectCode = "declined"
+	RejectNotAllowed RejectCode = "not_allowed"
 )
 
 // Errors returned by Dial. A refusal from the host is a *RejectError that
@@ -31,6 +37,8 @@ var (
 	ErrUnknownInvitation = errors.New("session: host does not know this invitation")
 	ErrPolicy            = errors.New("session: refused by the host's policy")
 	ErrRejected          = errors.New("session: host refused the connection")
+	ErrDeclined          = errors.New("session: the person declined the offer of help")
+	ErrNotAllowed        = errors.New("session: the computer does not allow this helper's key")
 
 	// ErrPinMismatch: a server answered, but its key is not the one pinned
 	// in the invitation. Nothing was sent to it.
@@ -47,6 +55,8 @@ var rejectSentinels = map[RejectCode]error{
 	RejectCancelled:   ErrCancelled,
 	RejectUnknown:     ErrUnknownInvitation,
 	RejectPolicy:      ErrPolicy,
+	RejectDeclined:    ErrDeclined,
+	RejectNotAllowed:  ErrNotAllowed,
 }
 
 // RejectError is a host's refusal, as received by Dial.

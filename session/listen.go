@@ -27,6 +27,16 @@ type ListenConfig struct {
 	Addr string
 	// Certificate is the host certificate whose key the invitation pins.
 	Certificate tls.Certificate
+	// VerifyClient, when set, makes the listener one that takes offers of
+	// help and nothing else: it requires a client certificate in the TLS
+	// handshake (DialConfig.ClientCertificate) and calls VerifyClient with
+	// its key (DER SubjectPublicKeyInfo) and the client's address. An
+	// error refuses the client inside the handshake, before it can send a
+	// byte, and its Dial fails with ErrNotAllowed. VerifyClient runs before
+	// the client has proved that it holds the key (which the handshake
+	// then checks), so it must not act on a success: Request.ClientKey is
+	// the proven key.
+	VerifyClient func(spki []byte, remote net.Addr) error
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -40,6 +50,8 @@ type Listener struct {
 
 	relayMu sync.Mutex
 	relays  []*quic.Transport // guarded by relayMu: transports over relayed sockets (Serve)
+
+	offers bool // it takes offers of help (ListenConfig.VerifyClient), not invitations
 
 	reqs   chan *Request
 	ctx    context.Context
@@ -69,6 +81,9 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 		NextProtos:   []string{ALPN},
 		MinVersion:   tls.VersionTLS13,
 	}
+	if cfg.VerifyClient != nil {
+		offerTLS(tlsConf, cfg.VerifyClient)
+	}
 	ql, err := sock.tr.Listen(tlsConf, quicConfig())
 	if err != nil {
 		sock.Close()
@@ -76,6 +91,7 @@ func Listen(cfg ListenConfig) (*Listener, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Listener{sock: sock, ql: ql, logger: logger, tlsConf: tlsConf, reqs: make(chan *Request), ctx: ctx, cancel: cancel}
+	l.offers = cfg.VerifyClient != nil
 	l.wg.Add(1)
 	go l.acceptLoop(ql, false)
 	return l, nil
@@ -206,7 +222,7 @@ func (l *Listener) handshake(qc *quic.Conn, relayed bool) {
 		return
 	}
 	m, err := decodeMessage(f.Payload)
-	if err == nil && (m.Type != TypeHello || m.Version != Version || m.Invitation == "" || len(m.Proof) != 32) {
+	if err == nil && !l.validHello(m) {
 		err = fmt.Errorf("%w: first message is not a valid version %d hello", ErrBadFrame, Version)
 	}
 	if err != nil {

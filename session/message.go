@@ -71,6 +71,7 @@ type Message struct {
 	Version    int    `json:"version,omitempty"`
 	Invitation string `json:"invitation,omitempty"`
 	Proof      []byte `json:"proof,omitempty"`
+	Offer      bool   `json:"offer,omitempty"` // an offer of help: no invitation, no proof (see the package doc)
 
 	// hello (the viewer's name), welcome (the host's name), chat (the author)
 	Name string `json:"name,omitempty"`
