@@ -92,6 +92,10 @@ type Message struct {
 	Role    string `json:"role,omitempty"`    // hello: "" (the agent) or RoleOneShot
 
 	Links    []Identity `json:"links,omitempty"`    // welcome
+	// Rendezvous (welcome) is the rendezvous hosts should name in their
+	// invitations, to get through NAT (and to a relay): "host:port", or
+	// ":port" for a port on the bot's own host.
+	Rendezvous string `json:"rendezvous,omitempty"`
 	Code     string     `json:"code,omitempty"`     // link_code
 	Expires  time.Time  `json:"expires,omitzero"`   // link_code, invitation
 	Identity *Identity  `json:"identity,omitempty"` // linked, unlinked

@@ -108,7 +108,7 @@ func (c *Core) serveAgent(ctx context.Context, conn *agentlink.Conn) {
 		log.Error("reading the agent's links", "err", err)
 		return
 	}
-	welcome := agentlink.Message{Type: agentlink.TypeWelcome}
+	welcome := agentlink.Message{Type: agentlink.TypeWelcome, Rendezvous: c.cfg.Rendezvous}
 	for _, l := range links {
 		welcome.Links = append(welcome.Links, toLinkIdentity(l.Identity))
 	}

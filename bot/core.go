@@ -46,6 +46,10 @@ type Config struct {
 	// ReplyAddress makes a ticket's reply address: "bot+%s@example.org"
 	// where %s is the ticket's token. Empty: e-mail replies are not taken.
 	ReplyAddress string
+	// Rendezvous is told to every agent that connects, for its
+	// invitations: "host:port", or ":port" on the bot's own host; "" for
+	// none (see agentlink.Message.Rendezvous).
+	Rendezvous string
 	// LinkCodeTTL is how long a link code works; zero means 10 minutes.
 	LinkCodeTTL time.Duration
 	// Now is the clock; nil means time.Now.

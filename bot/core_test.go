@@ -428,3 +428,13 @@ func TestRestartAsksForANewPassword(t *testing.T) {
 		t.Fatalf("resend for %q", m.Ticket)
 	}
 }
+
+// Agents learn the bot's rendezvous from the welcome, for their
+// invitations.
+func TestWelcomeNamesTheRendezvous(t *testing.T) {
+	w := newWorld(t, bot.Config{Rendezvous: ":3478"})
+	_, welcome := w.agent("alice-laptop")
+	if welcome.Rendezvous != ":3478" {
+		t.Errorf("welcome rendezvous %q, want :3478", welcome.Rendezvous)
+	}
+}

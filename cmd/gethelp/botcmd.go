@@ -45,6 +45,10 @@ type BotConfig struct {
 	// RendezvousListen is the UDP address of the rendezvous and STUN
 	// service that helps helpers through NAT; "" for none.
 	RendezvousListen string `yaml:"rendezvous_listen"`
+	// RendezvousAddress is how agents reach the rendezvous, told to them
+	// so that their invitations name it; default the bot's own host at
+	// rendezvous_listen's port.
+	RendezvousAddress string `yaml:"rendezvous_address"`
 	// Relay is the TURN relay the rendezvous offers hosts (see
 	// config.example.yaml): embedded on the rendezvous's port by default.
 	Relay struct {
@@ -393,6 +397,7 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 		InvitationVia: cfg.InvitationVia, PasswordVia: cfg.PasswordVia,
 		HelpDesk: bot.Place{Channel: cfg.HelpDesk.Channel}, HelpDeskNetwork: cfg.HelpDesk.Network,
 		Helpers: cfg.Helpers, HelperAddresses: cfg.HelperAddresses, ReplyAddress: replyAddress, Logger: m.logger,
+		Rendezvous: rendezvousForAgents(cfg, b.ready.RendezvousAddr),
 	})
 	if err != nil {
 		return nil, err
@@ -513,4 +518,18 @@ func (m *Main) relayConfig(cfg *BotConfig, cert tls.Certificate) (*rendezvous.Re
 		out.MinPort, out.MaxPort = uint16(a), uint16(b)
 	}
 	return out, nil
+}
+
+// rendezvousForAgents is the rendezvous the bot tells agents about: the
+// configured rendezvous_address, or ":port" (the bot's own host, as the
+// agent reaches it) of the running rendezvous at listening; "" for none.
+func rendezvousForAgents(cfg BotConfig, listening string) string {
+	if cfg.RendezvousAddress != "" {
+		return cfg.RendezvousAddress
+	}
+	ap, err := netip.ParseAddrPort(listening)
+	if err != nil {
+		return ""
+	}
+	return ":" + strconv.Itoa(int(ap.Port()))
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -163,6 +164,7 @@ type Agent struct {
 	sending    bool                 // guarded by mu: the sender holds queue[0]
 	state      chan struct{}        // guarded by mu: closed and replaced when conn or queue change
 	links      []agentlink.Identity // guarded by mu
+	rendezvous string               // guarded by mu: the bot's rendezvous, as of the last welcome
 	autoLinked bool                 // guarded by mu: a link code was asked for by itself
 	tickets    map[string]*ticket   // guarded by mu
 	order      []string             // guarded by mu: ticket ids, oldest first
@@ -422,6 +424,7 @@ func (a *Agent) serve(ctx context.Context, c *agentlink.Conn) error {
 	a.mu.Lock()
 	a.conn = c
 	a.links = slices.Clone(m.Links)
+	a.rendezvous = botRelative(m.Rendezvous, a.cfg.Link.Addr)
 	// What the last connection did not see acknowledged goes again, first.
 	a.queue = append(a.unacked, a.queue...)
 	a.unacked = nil
@@ -511,4 +514,17 @@ func newKey() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// botRelative resolves the rendezvous the bot announced: ":port" means
+// that port on the bot's own host, as this agent reaches the bot.
+func botRelative(rendezvous, botAddr string) string {
+	if !strings.HasPrefix(rendezvous, ":") {
+		return rendezvous
+	}
+	host, _, err := net.SplitHostPort(botAddr)
+	if err != nil {
+		return ""
+	}
+	return net.JoinHostPort(host, rendezvous[1:])
 }

@@ -477,3 +477,20 @@ func TestUnacknowledgedSentAgain(t *testing.T) {
 		t.Fatalf("an acknowledged message came again: %+v", m)
 	}
 }
+
+// The bot's rendezvous (announced in its welcome as a port on its own
+// host) goes into the invitations, so that helpers get through NAT
+// without the person configuring anything.
+func TestInvitationNamesTheBotsRendezvous(t *testing.T) {
+	r := startAgent(t, options{})
+	c, err := r.bot.srv.Accept(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &link{t: t, c: c}
+	l.send(agentlink.Message{Type: agentlink.TypeWelcome, Links: []agentlink.Identity{ann}, Rendezvous: ":3478"})
+	inv, _ := r.openTicket(l, "T-R")
+	if want := "127.0.0.1:3478"; inv.Rendezvous != want {
+		t.Errorf("invitation rendezvous %q, want %q (the bot's host, the announced port)", inv.Rendezvous, want)
+	}
+}

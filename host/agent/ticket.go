@@ -156,6 +156,13 @@ func (a *Agent) serveTicket(ctx context.Context, t *ticket, again bool) {
 	if release != nil {
 		defer release()
 	}
+	if hc.Rendezvous == "" {
+		// The person's own setting wins; otherwise the bot's rendezvous
+		// gets the helper through NAT.
+		a.mu.Lock()
+		hc.Rendezvous = a.rendezvous
+		a.mu.Unlock()
+	}
 
 	chatCtx, stopChat := context.WithCancel(ctx)
 	chatDone := make(chan struct{})
