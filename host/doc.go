@@ -27,4 +27,17 @@
 //     specific address is given, only that one.
 //   - The password and the private key live in memory only. The session log
 //     records who connected, failures, chat and the end, never the password.
+//   - Offers of help (Config.Offers, gethelp host serve) reuse all of the
+//     above but the invitation: the host listens with a long-lived key, a
+//     helper's key must be on the administrator's list (checked in the TLS
+//     handshake, so a stranger never reaches the person), and the person
+//     accepts or declines each offer (AnswerOffer; no answer within
+//     OfferConfig.AnswerTimeout declines). The policy is read again for
+//     every offer, so turning offers off or taking a helper off the list
+//     applies at once, even to an offer the person is still looking at.
+//     The person sees the administrator's name for the key, never the name
+//     the helper claims. One session at a time; afterwards the host waits
+//     for the next offer. The host's one log (named ...-serve.jsonl)
+//     records every offer: asked, accepted, declined, or refused (key not
+//     allowed, offers off, busy), with the key's fingerprint.
 package host

@@ -102,6 +102,9 @@ type Config struct {
 	Rendezvous string
 	// PID is recorded in the store while the host waits; zero means none.
 	PID int
+	// Offers, when set, makes the Host one that helpers offer help to
+	// (gethelp host serve) instead of one waiting on an invitation.
+	Offers *OfferConfig
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives diagnostics; nil discards them.
@@ -142,6 +145,8 @@ type Event struct {
 	SHA256    string `json:"sha256,omitempty"`
 	Path      string `json:"path,omitempty"` // file_received: where the file was saved; connected: the network path, session.PathLAN, PathDirect or PathPunched
 	Direction string `json:"direction,omitempty"`
+
+	Fingerprint string `json:"fingerprint,omitempty"` // offers: the helper's key (helperkey.Fingerprint)
 }
 
 // Event types.
@@ -191,11 +196,18 @@ type Host struct {
 	transfers sync.WaitGroup // file transfers under way
 	inboxOnce sync.Once
 	filesIn   *files.Inbox
+
+	offers *offers // nil unless Config.Offers is set
 }
 
 // New creates the invitation: a fresh key, the listening socket, the
 // candidate addresses. It records the invitation as open in the store.
+// With Config.Offers it creates a host that helpers offer help to instead
+// (see OfferConfig).
 func New(cfg Config) (*Host, error) {
+	if cfg.Offers != nil {
+		return newOffering(cfg)
+	}
 	if cfg.TTL <= 0 {
 		return nil, fmt.Errorf("host: invitation lifetime must be positive, got %v", cfg.TTL)
 	}

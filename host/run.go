@@ -16,7 +16,8 @@ import (
 // (nil), when ctx is cancelled (nil: the person stopped waiting, and the
 // invitation is cancelled), when the invitation expires unused (ErrExpired)
 // or when it is cancelled from elsewhere (ErrCancelled). Events go to
-// Config.OnEvent as they happen.
+// Config.OnEvent as they happen. A Host that takes offers (Config.Offers)
+// serves one session after another until ctx is cancelled (nil).
 func (h *Host) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -48,6 +49,9 @@ func (h *Host) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { cancel(); <-acceptDone }()
+	if h.offers != nil {
+		defer func() { cancel(); h.offers.wg.Wait() }()
+	}
 
 	expiry := time.NewTimer(h.inv.Expires.Sub(h.cfg.Now()))
 	defer expiry.Stop()
@@ -103,13 +107,28 @@ func (h *Host) Run(ctx context.Context) error {
 			return ErrCancelled
 
 		case r := <-reqs:
+			if r.Offer() {
+				h.offer(ctx, r) // asks the person; an accepted offer comes back below
+				continue
+			}
 			if s := h.handle(r); s != nil {
+				msgs = pump(s, stop)
+			}
+
+		case r := <-h.acceptedOffers():
+			if s := h.admitOffer(r); s != nil {
 				msgs = pump(s, stop)
 			}
 
 		case m := <-msgs:
 			if m.err != nil {
-				return h.finish(h.current(), m.err)
+				err := h.finish(h.current(), m.err)
+				if h.offers == nil {
+					return err
+				}
+				msgs = nil
+				h.emit(Event{Type: EventWaiting}) // for the next offer
+				continue
 			}
 			h.deliver(m.msg)
 		}
@@ -253,6 +272,7 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 	locked, busy := h.locked, h.sess != nil
 	h.mu.Unlock()
 	switch {
+	case r.Offer(): // the person accepted it (offer.go)
 	case r.InvitationID != h.inv.ID:
 		r.Reject(session.RejectUnknown, "this computer is not waiting for that invitation", 0)
 		return nil

@@ -12,4 +12,9 @@
 //     hash-chained like the host's, so both sides have a record.
 //   - The name the helper announces is a claim the person sees labelled as
 //     such; the bot (a later part) vouches for identities, the viewer cannot.
+//   - Offering help (Config.Offer) needs no invitation and no password: the
+//     helper's key (package helperkey) authenticates it as a TLS client
+//     certificate, and the caller checks the computer's key in the
+//     handshake (Offer.VerifyHost: known hosts or a pin). Open then waits
+//     as long as the person takes to answer.
 package viewer

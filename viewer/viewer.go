@@ -17,7 +17,12 @@ import (
 
 // Config configures Open.
 type Config struct {
+	// Invitation is the person's invitation; nil when offering help.
 	Invitation *invitations.Invitation
+	// Offer, when set, offers help to a computer whose policy lists the
+	// helper's key, instead of opening an invitation (which is then
+	// ignored, with Password).
+	Offer *Offer
 	// Password as typed; it is put in canonical form here.
 	Password string
 	// Name is the helper's display name.
@@ -108,7 +113,8 @@ type Viewer struct {
 func (v *Viewer) runCtx() context.Context { return v.ctx }
 
 // Open checks the invitation's expiry, connects and authenticates. Errors
-// are those of session.Dial, or one wrapping invitations.ErrExpired.
+// are those of session.Dial, or one wrapping invitations.ErrExpired. With
+// Config.Offer it offers help instead (see Offer).
 func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -116,6 +122,9 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Offer != nil {
+		return openOffer(ctx, cfg, logger)
 	}
 	logger = logger.With("component", "viewer", "invitation", cfg.Invitation.ID)
 	inv := cfg.Invitation
@@ -134,13 +143,18 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return start(cfg, conn, path, inv.ID, logger)
+}
+
+// start makes the Viewer of a session that has begun. logID names its log.
+func start(cfg Config, conn *session.Conn, path, logID string, logger *slog.Logger) (*Viewer, error) {
 	v := &Viewer{cfg: cfg, conn: conn, logger: logger}
 	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.fb.dec = screen.NewDecoder()
 	v.fb.subs = make(map[chan ScreenUpdate]struct{})
 	if cfg.LogDir != "" {
 		now := cfg.Now()
-		l, err := sessionlog.Open(filepath.Join(cfg.LogDir, sessionlog.FileName(now, inv.ID, "helper")), cfg.Now)
+		l, err := sessionlog.Open(filepath.Join(cfg.LogDir, sessionlog.FileName(now, logID, "helper")), cfg.Now)
 		if err != nil {
 			conn.Close("the helper's gethelp could not write its log")
 			return nil, err
