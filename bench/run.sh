@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh — the gethelp screen-sharing benchmark (see bench/README.md).
 #
-#   bash bench/run.sh [--with-vnc] [--levels low,medium,high,full] [--keep]
+#   bash bench/run.sh [--wayland] [--with-vnc] [--levels low,medium,high,full] [--keep]
 #
 # For each bandwidth level: a fresh Xvfb, `gethelp host invite` sharing it and
 # a headless `gethelp viewer open` on loopback, then shared/bench/workload.sh
@@ -11,6 +11,10 @@
 # PROBE lines on stdout; progress goes to stderr.
 #
 # Options:
+#   --wayland         share a headless sway instead of an Xvfb (--source
+#                     wayland), driven by bench/workload-wayland.sh; the VNC
+#                     baseline is then wayvnc (installs sway, foot, wtype,
+#                     grim, and wayvnc with --with-vnc)
 #   --with-vnc        also run the VNC baseline (installs x11vnc/vncviewer)
 #   --levels L,L      gethelp bandwidth levels to run (default low,medium,high,full)
 #   --vnc-only        only the VNC baseline (to test the harness without gethelp)
@@ -22,17 +26,19 @@
 #                     time like phases.log (implies --keep)
 #
 # Every process it starts is stopped by PID on exit, also on error, SIGINT
-# or SIGTERM. Everything listens on 127.0.0.1 or on Xvfb's local sockets.
+# or SIGTERM. Everything listens on 127.0.0.1 or on Xvfb's and sway's local
+# sockets.
 set -euo pipefail
 export LC_ALL=C
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 say() { echo "run.sh: $*" >&2; }
-usage() { sed -n '2,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-WITH_VNC=0 VNC_ONLY=0 DIRECT=0 KEEP=0 PERF=0 LEVELS=low,medium,high,full
+WITH_VNC=0 VNC_ONLY=0 DIRECT=0 KEEP=0 PERF=0 WAYLAND=0 LEVELS=low,medium,high,full
 while (($#)); do
   case $1 in
+    --wayland) WAYLAND=1 ;;
     --with-vnc) WITH_VNC=1 ;;
     --vnc-only) WITH_VNC=1 VNC_ONLY=1 ;;
     --levels) (($# >= 2)) || die "--levels needs a value, e.g. --levels high,full"; LEVELS=$2; shift ;;
@@ -141,6 +147,86 @@ start_xvfb() {
   die "could not start Xvfb on any display :150-:249 (see $WORK/xvfb-*.log)"
 }
 
+# start_sway: a fresh headless sway (wlroots' headless backend, pixman, no
+# input devices) with one 1920x1080 output whose background is the
+# workload's desktop colour; run as root, it runs as the user nobody (sway
+# refuses root) in a directory of its own. Sets SWAYPID and SWAYENV (the
+# environment of its clients; root reaches nobody's sockets).
+SWAYN=0
+start_sway() {
+  local dir rt pid i sock="" ipc=""
+  SWAYN=$((SWAYN + 1))
+  dir=$WORK/sway-$SWAYN rt=$WORK/sway-$SWAYN/run
+  mkdir -p "$dir"
+  mkdir -m 700 "$rt"
+  cat >"$dir/config" <<'EOF'
+output HEADLESS-1 resolution 1920x1080 position 0 0 bg #2e3440 solid_color
+xwayland disable
+default_border none
+focus_follows_mouse no
+input type:keyboard repeat_rate 0
+EOF
+  local -a as=()
+  if ((EUID == 0)); then
+    chown -R nobody:"$(id -g nobody)" "$dir"
+    as=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+  fi
+  env -i PATH="$PATH" HOME="$dir" XDG_RUNTIME_DIR="$rt" LANG=C.UTF-8 \
+    WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman WLR_HEADLESS_OUTPUTS=1 \
+    "${as[@]}" sway -c "$dir/config" </dev/null >"$dir/sway.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  for ((i = 0; i < 100; i++)); do
+    alive "$pid" || break
+    sock=$(find "$rt" -maxdepth 1 -type s -name 'wayland-*' -printf '%f\n' 2>/dev/null | head -n 1)
+    ipc=$(find "$rt" -maxdepth 1 -type s -name 'sway-ipc.*.sock' 2>/dev/null | head -n 1)
+    if [[ -n $sock && -n $ipc ]] && SWAYSOCK=$ipc swaymsg -t get_outputs >/dev/null 2>&1; then
+      SWAYPID=$pid SWAYENV=(XDG_RUNTIME_DIR="$rt" WAYLAND_DISPLAY="$sock" SWAYSOCK="$ipc")
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "sway did not start$(tail_of "$dir/sway.log")"
+}
+
+# start_desktop: the shared desktop of one run, an Xvfb or with --wayland a
+# sway. Sets DPID (its server), DNAME (for the logs) and DENV (the
+# environment of its clients).
+start_desktop() {
+  if ((WAYLAND)); then
+    start_sway
+    DPID=$SWAYPID DNAME="headless sway" DENV=("${SWAYENV[@]}")
+  else
+    start_xvfb
+    DPID=$XPID DNAME="Xvfb :$XDISP" DENV=(DISPLAY=":$XDISP")
+  fi
+}
+
+# start_backdrop DIR: with --wayland, bench/wlbackdrop on the desktop, for
+# the probes and the fidelity check (on X11 they set the root window); bd
+# CMD sends it a command and waits for its answer. Sets BDPID.
+start_backdrop() {
+  mkfifo "$1/bd.in" "$1/bd.out"
+  exec {BDIN}<>"$1/bd.in" {BDOUT}<>"$1/bd.out"
+  env "${DENV[@]}" "$WLBACKDROP" <"$1/bd.in" >"$1/bd.out" 2>"$1/bd.err" &
+  BDPID=$!
+  PIDS+=("$BDPID")
+  BDERR=$1/bd.err
+  read -t 10 -r _ <&"$BDOUT" || die "wlbackdrop did not start$(tail_of "$1/bd.err")"
+}
+bd() {
+  local r want
+  echo "$*" >&"$BDIN"
+  case $1 in load) want="ok $2" ;; show) want="shown $2" ;; esac
+  r=""
+  read -t 30 -r r <&"$BDOUT" || true
+  [[ $r == "$want" ]] || die "wlbackdrop: no '$want'$(tail_of "$BDERR")"
+}
+stop_backdrop() {
+  stop_pid "$BDPID"
+  exec {BDIN}>&- {BDOUT}>&-
+}
+
 # --- measurements --------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
 ticks() { # PID: utime+stime in clock ticks, all threads; -1 if gone
@@ -206,9 +292,10 @@ stop_perf() { # perf writes its file on SIGINT
   stop_pid "$PERFPID"
 }
 
-run_workload() { # DIR DISPLAY
-  local pid rc=0
-  DISPLAY=":$2" bash "$SHARED/bench/workload.sh" </dev/null >"$1/phases.log" 2>"$1/workload.err" &
+run_workload() { # DIR
+  local pid rc=0 script=$SHARED/bench/workload.sh
+  ((WAYLAND)) && script=$HERE/workload-wayland.sh
+  env "${DENV[@]}" WLBACKDROP="$WLBACKDROP" bash "$script" </dev/null >"$1/phases.log" 2>"$1/workload.err" &
   pid=$!
   PIDS+=("$pid")
   wait "$pid" || rc=$?
@@ -216,32 +303,53 @@ run_workload() { # DIR DISPLAY
   ((rc == 0)) || die "the workload failed (exit $rc)$(tail_of "$1/workload.err")"
 }
 
-# run_probes DIR DISPLAY: after the workload, PROBES full-screen colour
-# changes 0.7 s apart; each line gives the time before xsetroot started and
-# after it returned (its XCloseDisplay syncs, so the change is on the screen).
+# run_probes DIR: after the workload, PROBES full-screen colour changes
+# 0.7 s apart; each line gives the time before xsetroot started and after it
+# returned (its XCloseDisplay syncs, so the change is on the screen). On
+# Wayland wlbackdrop shows them: before the show command and after its
+# answer (the compositor has applied the commit; it draws it at the
+# output's next refresh, up to 16.7 ms later).
 PROBES=10
 run_probes() {
   local i b colours=('#5e81ac' '#d08770')
+  if ((WAYLAND)); then
+    bd load p0 solid "${colours[0]}"
+    bd load p1 solid "${colours[1]}"
+    bd load desk solid '#2e3440'
+  fi
   sleep 0.7
   for ((i = 1; i <= PROBES; i++)); do
     now_ms; b=$REPLY
-    DISPLAY=":$2" xsetroot -solid "${colours[i % 2]}"
+    if ((WAYLAND)); then
+      bd show "p$((i % 2))"
+    else
+      env "${DENV[@]}" xsetroot -solid "${colours[i % 2]}"
+    fi
     now_ms
     echo "PROBE $i $b $REPLY" >>"$1/probes.log"
     sleep 0.7
   done
-  DISPLAY=":$2" xsetroot -solid '#2e3440'
+  if ((WAYLAND)); then bd show desk; else env "${DENV[@]}" xsetroot -solid '#2e3440'; fi
 }
 
-# fidelity DIR DISPLAY VIEWER-FD VIEWER-PID: show TESTIMG on the host's
-# screen, wait 2 s, and compare a gethelp viewer snapshot with the screen.
+# fidelity DIR VIEWER-FD VIEWER-PID: show TESTIMG on the host's screen,
+# wait 2 s, and compare a gethelp viewer snapshot with the screen (on
+# Wayland grim's capture of it, the cursor drawn in as gethelp does).
 fidelity() {
-  local dir=$1 d=$2 psnr ae
-  DISPLAY=":$d" display-im6.q16 -window root "$TESTIMG" >/dev/null 2>&1 || true
-  sleep 2
-  import-im6.q16 -display ":$d" -window root "$dir/screen-host.png"
-  echo "{\"type\":\"snapshot\",\"path\":\"$dir/screen-viewer.png\"}" >&"$3"
-  if ! wait_for "$dir/viewer.jsonl" '"type":"snapshot"' 10 "$4" || [[ ! -s $dir/screen-viewer.png ]]; then
+  local dir=$1 psnr ae
+  shift
+  if ((WAYLAND)); then
+    bd load test ppm "$TESTIMG"
+    bd show test
+    sleep 2
+    env "${DENV[@]}" grim -c "$dir/screen-host.png"
+  else
+    env "${DENV[@]}" display-im6.q16 -window root "$TESTIMG" >/dev/null 2>&1 || true
+    sleep 2
+    env "${DENV[@]}" import-im6.q16 -window root "$dir/screen-host.png"
+  fi
+  echo "{\"type\":\"snapshot\",\"path\":\"$dir/screen-viewer.png\"}" >&"$1"
+  if ! wait_for "$dir/viewer.jsonl" '"type":"snapshot"' 10 "$2" || [[ ! -s $dir/screen-viewer.png ]]; then
     echo "fidelity=no snapshot from the viewer" >>"$dir/meta"
     return 0
   fi
@@ -253,17 +361,18 @@ fidelity() {
 RUNS=()
 
 run_gethelp() { # LEVEL
-  local level=$1 label=gethelp-$1
-  local dir=$WORK/$label d xpid hpid vpid rpid="" hin vin inv addr raddr
+  local level=$1 label=gethelp-$1 source=x11
+  ((WAYLAND)) && label=wayland-gethelp-$1 source=wayland
+  local dir=$WORK/$label dpid hpid vpid rpid="" hin vin inv addr raddr
   mkdir -p "$dir/state" "$dir/config"
-  say "$label: Xvfb, gethelp host (--bandwidth $level) and headless viewer"
-  start_xvfb
-  d=$XDISP xpid=$XPID
+  start_desktop
+  dpid=$DPID
+  say "$label: $DNAME, gethelp host (--bandwidth $level) and headless viewer"
   local -a env=(XDG_STATE_HOME="$dir/state" XDG_CONFIG_HOME="$dir/config")
   mkfifo "$dir/host.in" "$dir/viewer.in"
   exec {hin}<>"$dir/host.in" {vin}<>"$dir/viewer.in" # read-write: opening never blocks
 
-  env "${env[@]}" DISPLAY=":$d" "$GETHELP" host invite --json --source x11 --bandwidth "$level" \
+  env "${env[@]}" "${DENV[@]}" "$GETHELP" host invite --json --source "$source" --bandwidth "$level" \
     --listen 127.0.0.1:0 --out "$dir/invitation.gethelp" --ttl 10m --name bench \
     <"$dir/host.in" >"$dir/host.jsonl" 2>"$dir/host.err" {hin}>&- {vin}>&- &
   hpid=$!
@@ -290,7 +399,7 @@ run_gethelp() { # LEVEL
     inv=$dir/invitation-relay.gethelp
   fi
 
-  env -u DISPLAY "${env[@]}" "$GETHELP" viewer open --json --password-file "$dir/password" --name bench "$inv" \
+  env -u DISPLAY -u WAYLAND_DISPLAY "${env[@]}" "$GETHELP" viewer open --json --password-file "$dir/password" --name bench "$inv" \
     <"$dir/viewer.in" >"$dir/viewer.jsonl" 2>"$dir/viewer.err" {hin}>&- {vin}>&- &
   vpid=$!
   PIDS+=("$vpid")
@@ -304,20 +413,23 @@ run_gethelp() { # LEVEL
     echo "label=$label"
     echo "kind=gethelp"
     echo "clk_tck=$CLK_TCK"
-    echo "describe=gethelp host --bandwidth $level on Xvfb :$d, headless viewer$( ((DIRECT)) || echo ' through a UDP relay'); bytes = the viewer frame events' \"bytes\""
+    echo "describe=gethelp host --source $source --bandwidth $level on $DNAME, headless viewer$( ((DIRECT)) || echo ' through a UDP relay'); bytes = the viewer frame events' \"bytes\""
+    ((WAYLAND)) && echo "display=sway"
   } >"$dir/meta"
-  local -a procs=(server="$hpid" viewer="$vpid" xvfb="$xpid")
-  say "$label: workload on :$d"
+  local -a procs=(server="$hpid" viewer="$vpid" xvfb="$dpid")
+  ((WAYLAND)) && procs[2]=display="$dpid"
+  say "$label: workload on $DNAME"
   start_sampler "$dir" "${procs[@]}"
   start_perf "$dir" "${procs[0]#*=}"
   snap "$dir" start "${procs[@]}"
-  run_workload "$dir" "$d"
+  run_workload "$dir"
   snap "$dir" end "${procs[@]}"
   stop_perf
-  run_probes "$dir" "$d"
+  ((WAYLAND)) && start_backdrop "$dir"
+  run_probes "$dir"
   snap "$dir" last "${procs[@]}"
   stop_pid "$SPID"
-  fidelity "$dir" "$d" "$vin" "$vpid"
+  fidelity "$dir" "$vin" "$vpid"
 
   echo '{"type":"disconnect"}' >&"$hin"
   wait_for "$dir/host.jsonl" '"type":"disconnected"' 10 "$hpid" ||
@@ -327,7 +439,8 @@ run_gethelp() { # LEVEL
   wait_exit "$hpid" 5 || true # the host may keep running after the session; SIGTERM then
   stop_pid "$hpid"
   [[ -n $rpid ]] && stop_pid "$rpid"
-  stop_pid "$xpid"
+  ((WAYLAND)) && stop_backdrop
+  stop_pid "$dpid"
   exec {hin}>&- {vin}>&-
   RUNS+=("$dir")
 }
@@ -335,19 +448,34 @@ run_gethelp() { # LEVEL
 run_vnc() { # LABEL DESCRIPTION VNCVIEWER-OPTION...
   local label=$1 describe=$2
   shift 2
-  local dir=$WORK/$label d xpid vd vxpid port spid rpid rport cpid
+  local dir=$WORK/$label d dpid dname vd vxpid port spid rpid rport cpid i server=x11vnc
+  ((WAYLAND)) && server=wayvnc
   mkdir -p "$dir"
-  say "$label: Xvfb, x11vnc, relay, Xvfb for the viewer, vncviewer $*"
-  start_xvfb
-  d=$XDISP xpid=$XPID
+  start_desktop
+  d=${XDISP:-} dpid=$DPID dname=$DNAME
+  say "$label: $dname, $server, relay, Xvfb for the viewer, vncviewer $*"
   start_xvfb
   vd=$XDISP vxpid=$XPID
   port=$("$REPORT" freeport)
-  x11vnc -display ":$d" -rfbport "$port" -listen 127.0.0.1 -noipv6 -rfbportv6 -1 \
-    -forever -shared -nopw -norc </dev/null >"$dir/x11vnc.out" 2>"$dir/x11vnc.log" &
-  spid=$!
-  PIDS+=("$spid")
-  wait_for "$dir/x11vnc.out" "^PORT=$port\$" 20 "$spid" || die "$label: x11vnc did not start$(tail_of "$dir/x11vnc.log")"
+  if ((WAYLAND)); then
+    # wayvnc with its defaults (at most 30 updates a second, cursor not
+    # drawn into the picture) on the one output.
+    env "${DENV[@]}" wayvnc 127.0.0.1 "$port" </dev/null >"$dir/wayvnc.out" 2>"$dir/wayvnc.log" &
+    spid=$!
+    PIDS+=("$spid")
+    for ((i = 0; i < 200; i++)); do
+      alive "$spid" || break
+      [[ -n $(ss -Hltn "sport = :$port") ]] && break
+      sleep 0.1
+    done
+    [[ -n $(ss -Hltn "sport = :$port") ]] || die "$label: wayvnc did not start$(tail_of "$dir/wayvnc.log")"
+  else
+    x11vnc -display ":$d" -rfbport "$port" -listen 127.0.0.1 -noipv6 -rfbportv6 -1 \
+      -forever -shared -nopw -norc </dev/null >"$dir/x11vnc.out" 2>"$dir/x11vnc.log" &
+    spid=$!
+    PIDS+=("$spid")
+    wait_for "$dir/x11vnc.out" "^PORT=$port\$" 20 "$spid" || die "$label: x11vnc did not start$(tail_of "$dir/x11vnc.log")"
+  fi
 
   "$REPORT" relay -listen 127.0.0.1:0 -to "127.0.0.1:$port" -log "$dir/relay.log" \
     </dev/null >"$dir/relay.out" 2>"$dir/relay.err" &
@@ -362,35 +490,53 @@ run_vnc() { # LABEL DESCRIPTION VNCVIEWER-OPTION...
   PIDS+=("$cpid")
   # Connected and the first picture received: the relay has passed server
   # data (it flushes its log every 200 ms); then the same 1 s as for gethelp.
-  wait_for "$dir/relay.log" ' s2c ' 30 "$cpid" || die "$label: vncviewer did not connect$(tail_of "$dir/vncviewer.log")$(tail_of "$dir/x11vnc.log")"
+  wait_for "$dir/relay.log" ' s2c ' 30 "$cpid" || die "$label: vncviewer did not connect$(tail_of "$dir/vncviewer.log")$(tail_of "$dir/$server.log")"
   sleep 1.5
 
   {
     echo "label=$label"
     echo "kind=vnc"
     echo "clk_tck=$CLK_TCK"
-    echo "describe=$describe; server x11vnc on Xvfb :$d, vncviewer on Xvfb :$vd; bytes = TCP payload server->viewer at the relay"
+    echo "describe=$describe; server $server on $dname, vncviewer on Xvfb :$vd; bytes = TCP payload server->viewer at the relay"
+    ((WAYLAND)) && echo "display=sway"
   } >"$dir/meta"
-  local -a procs=(server="$spid" viewer="$cpid" xvfb="$xpid")
-  say "$label: workload on :$d"
+  local -a procs=(server="$spid" viewer="$cpid" xvfb="$dpid")
+  ((WAYLAND)) && procs[2]=display="$dpid"
+  say "$label: workload on $dname"
   start_sampler "$dir" "${procs[@]}"
   start_perf "$dir" "${procs[0]#*=}"
   snap "$dir" start "${procs[@]}"
-  run_workload "$dir" "$d"
+  run_workload "$dir"
   snap "$dir" end "${procs[@]}"
   stop_perf
-  run_probes "$dir" "$d"
+  ((WAYLAND)) && start_backdrop "$dir"
+  run_probes "$dir"
   snap "$dir" last "${procs[@]}"
   stop_pid "$SPID"
 
   alive "$cpid" || say "WARNING: $label: vncviewer exited during the run$(tail_of "$dir/vncviewer.log")"
-  alive "$spid" || say "WARNING: $label: x11vnc exited during the run$(tail_of "$dir/x11vnc.log")"
+  alive "$spid" || say "WARNING: $label: $server exited during the run$(tail_of "$dir/$server.log")"
   stop_pid "$cpid"
   stop_pid "$rpid"
   stop_pid "$spid"
+  ((WAYLAND)) && stop_backdrop
   stop_pid "$vxpid"
-  stop_pid "$xpid"
+  stop_pid "$dpid"
   RUNS+=("$dir")
+}
+
+# apt_install PACKAGE...: installs those of the Debian packages that are
+# missing, as shared/bench/setup.sh does.
+apt_install() {
+  local p sudo="" missing=()
+  for p; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  ((EUID == 0)) || sudo=sudo
+  say "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # --- main ----------------------------------------------------------------------
@@ -402,12 +548,27 @@ for t in Xvfb xdpyinfo xsetroot go git; do command -v "$t" >/dev/null || die "$t
 if ((WITH_VNC)); then
   for t in x11vnc vncviewer; do command -v "$t" >/dev/null || die "$t is missing"; done
 fi
+WLBACKDROP=""
+if ((WAYLAND)); then
+  # sway and its clients: the compositor, the terminal, typing, captures
+  # for the fidelity check, the terminal's font; the VNC baseline's server.
+  wl=(sway foot wtype grim fonts-dejavu-core)
+  ((WITH_VNC)) && wl+=(wayvnc)
+  apt_install "${wl[@]}" || die "could not install ${wl[*]}: run as root, or apt-get install them"
+  for t in sway swaymsg foot wtype grim; do command -v "$t" >/dev/null || die "$t is missing"; done
+  ((!WITH_VNC)) || command -v wayvnc >/dev/null || die "wayvnc is missing"
+fi
 
 WORK=$(mktemp -d /tmp/gethelp-bench.XXXXXX)
 REPORT=$WORK/report
 GETHELP=$WORK/gethelp
 say "building bench/report"
 (cd "$REPO" && go build -o "$REPORT" ./bench/report) || die "bench/report does not build"
+if ((WAYLAND)); then
+  chmod 711 "$WORK" # sway, run as nobody, reaches its own directory in it
+  WLBACKDROP=$WORK/wlbackdrop
+  (cd "$REPO" && go build -o "$WLBACKDROP" ./bench/wlbackdrop) || die "bench/wlbackdrop does not build"
+fi
 TESTIMG=$WORK/test.ppm
 if ((${#LEVEL_LIST[@]})); then
   say "building gethelp"
@@ -421,11 +582,22 @@ fi
 
 echo "# gethelp screen-sharing benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "# gethelp $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3-), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr)"
-if ((WITH_VNC)); then
-  echo "# x11vnc $(dpkg-query -W -f='${Version}' x11vnc 2>/dev/null), tigervnc-viewer $(dpkg-query -W -f='${Version}' tigervnc-viewer 2>/dev/null)"
+version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
+if ((WAYLAND)); then
+  echo "# Wayland: sway $(version sway) (headless, pixman), foot $(version foot), wtype $(version wtype)"
+fi
+if ((WITH_VNC && WAYLAND)); then
+  echo "# wayvnc $(version wayvnc), tigervnc-viewer $(version tigervnc-viewer)"
+elif ((WITH_VNC)); then
+  echo "# x11vnc $(version x11vnc), tigervnc-viewer $(version tigervnc-viewer)"
 fi
 for l in "${LEVEL_LIST[@]}"; do run_gethelp "$l"; done
-if ((WITH_VNC)); then
+if ((WITH_VNC && WAYLAND)); then
+  # wayvnc 0.5 (neatvnc 0.5) sends JPEG only for quality level 9 (JPEG
+  # quality 66, 4:2:2) or 0 (33); at any other level Tight is lossless.
+  run_vnc wayvnc-tight9 "wayvnc + TigerVNC vncviewer, Tight with JPEG quality level 9 (neatvnc: JPEG quality 66)" -PreferredEncoding Tight -QualityLevel 9 -AutoSelect=0
+  run_vnc wayvnc-zrle "wayvnc + TigerVNC vncviewer, ZRLE (lossless)" -PreferredEncoding ZRLE -AutoSelect=0
+elif ((WITH_VNC)); then
   run_vnc vnc-tight8 "x11vnc + TigerVNC vncviewer, Tight with JPEG quality 8" -PreferredEncoding Tight -QualityLevel 8 -AutoSelect=0
   run_vnc vnc-zrle "x11vnc + TigerVNC vncviewer, ZRLE (lossless)" -PreferredEncoding ZRLE -AutoSelect=0
 fi

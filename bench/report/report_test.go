@@ -51,6 +51,47 @@ func TestSummaryGolden(t *testing.T) {
 	}
 }
 
+// TestSummaryWayland: the runs of run.sh --wayland are compared with
+// wayvnc's, and the compositor's CPU is reported under its name.
+func TestSummaryWayland(t *testing.T) {
+	tmp := t.TempDir()
+	var dirs []string
+	for _, c := range []struct{ from, label string }{
+		{"gethelp-high", "wayland-gethelp-high"},
+		{"vnc-tight8", "wayvnc-tight9"},
+	} {
+		dir := filepath.Join(tmp, c.label)
+		if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "runs", c.from))); err != nil {
+			t.Fatal(err)
+		}
+		meta, err := os.ReadFile(filepath.Join(dir, "meta"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := strings.Replace(string(meta), "label="+c.from, "label="+c.label, 1)
+		m = strings.ReplaceAll(m, "cpu_xvfb_", "cpu_display_") + "display=sway\n"
+		if err := os.WriteFile(filepath.Join(dir, "meta"), []byte(m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), append([]string{"summary"}, dirs...), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"RATIO wayland-gethelp-high/wayvnc-tight9 total_bytes=1.682 scroll=0.250 window-move=0.150 server_cpu_ms=2.000\n",
+		"  viewer CPU during the workload: 200 ms; sway (shared display) CPU: 150 ms\n",
+	} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("missing %q in:\n%s", line, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "RATIO gethelp-high/") {
+		t.Errorf("an X11 ratio from Wayland runs:\n%s", out.String())
+	}
+}
+
 func TestReadPhasesErrors(t *testing.T) {
 	tests := []struct {
 		name, log, want string

@@ -7,7 +7,8 @@ package main
 //
 //	meta          key=value lines written by run.sh: label, kind (gethelp or
 //	              vnc), clk_tck and /proc CPU tick snapshots
-//	              cpu_<proc>_<when> for proc server, viewer, xvfb and when
+//	              cpu_<proc>_<when> for proc server, viewer, xvfb (or, with
+//	              display=NAME, display: the Wayland compositor) and when
 //	              start (just before the workload), end (just after it) and
 //	              last (just before the disconnect), udp_rcvbuf_errors_<when>
 //	phases.log    the output of shared/bench/workload.sh
@@ -121,25 +122,41 @@ func summarize(dirs []string, w io.Writer) error {
 		}
 		return strconv.FormatFloat(a/b, 'f', 3, 64)
 	}
-	if g, ok := byLabel["gethelp-full"]; ok {
-		if v, ok := byLabel["vnc-zrle"]; ok {
-			fmt.Fprintf(w, "RATIO gethelp-full/vnc-zrle total_bytes=%s server_cpu_ms=%s\n",
-				ratio(float64(g.total), float64(v.total)), ratio(g.cpuMs, v.cpuMs))
+	for _, pair := range ratioPairs {
+		g, ok1 := byLabel[pair.gethelp]
+		v, ok2 := byLabel[pair.vnc]
+		if !ok1 || !ok2 {
+			continue
 		}
-	}
-	if g, ok := byLabel["gethelp-high"]; ok {
-		if v, ok := byLabel["vnc-tight8"]; ok {
-			fmt.Fprintf(w, "RATIO gethelp-high/vnc-tight8 total_bytes=%s scroll=%s window-move=%s server_cpu_ms=%s\n",
+		if pair.lossy {
+			fmt.Fprintf(w, "RATIO %s/%s total_bytes=%s scroll=%s window-move=%s server_cpu_ms=%s\n", pair.gethelp, pair.vnc,
 				ratio(float64(g.total), float64(v.total)),
 				ratio(float64(g.phaseBytes["scroll"]), float64(v.phaseBytes["scroll"])),
 				ratio(float64(g.phaseBytes["window-move"]), float64(v.phaseBytes["window-move"])),
 				ratio(g.cpuMs, v.cpuMs))
+		} else {
+			fmt.Fprintf(w, "RATIO %s/%s total_bytes=%s server_cpu_ms=%s\n", pair.gethelp, pair.vnc,
+				ratio(float64(g.total), float64(v.total)), ratio(g.cpuMs, v.cpuMs))
 		}
 	}
 	for _, l := range probeLines {
 		fmt.Fprintln(w, l)
 	}
 	return nil
+}
+
+// ratioPairs are the runs compared in RATIO lines: both lossless (total
+// bytes and server CPU), or both lossy (also the scroll and window-move
+// bytes). The Wayland runs (run.sh --wayland) compare with wayvnc, whose
+// Tight sends JPEG only at TigerVNC's quality level 9 (or 0).
+var ratioPairs = []struct {
+	gethelp, vnc string
+	lossy        bool
+}{
+	{"gethelp-full", "vnc-zrle", false},
+	{"gethelp-high", "vnc-tight8", true},
+	{"wayland-gethelp-full", "wayvnc-zrle", false},
+	{"wayland-gethelp-high", "wayvnc-tight9", true},
 }
 
 // num formats v with prec decimals, or "na".
@@ -641,8 +658,12 @@ func (r *runData) print(w io.Writer) result {
 	}
 	fmt.Fprintf(w, "  server CPU during the workload: %s ms (%s ms up to the disconnect, probes included)\n",
 		num(res.cpuMs, 0), num(r.cpuMs("server", "start", "last"), 0))
-	fmt.Fprintf(w, "  viewer CPU during the workload: %s ms; Xvfb (shared display) CPU: %s ms\n",
-		num(r.cpuMs("viewer", "start", "end"), 0), num(r.cpuMs("xvfb", "start", "end"), 0))
+	display, displayRole := "Xvfb", "xvfb"
+	if name := r.meta["display"]; name != "" {
+		display, displayRole = name, "display"
+	}
+	fmt.Fprintf(w, "  viewer CPU during the workload: %s ms; %s (shared display) CPU: %s ms\n",
+		num(r.cpuMs("viewer", "start", "end"), 0), display, num(r.cpuMs(displayRole, "start", "end"), 0))
 	if a, b := r.meta["load_start"], r.meta["load_end"]; a != "" && b != "" {
 		fmt.Fprintf(w, "  machine load average (1 min) before and after the workload: %s, %s\n", a, b)
 	}
