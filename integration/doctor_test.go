@@ -4,11 +4,14 @@ package integration_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,6 +257,102 @@ func TestDoctorLabNATTypes(t *testing.T) {
 			}
 			if tc.ns != "o" && !(r.Mapped.Addr().Is4() && r.Mapped.Addr().As4()[3] >= 10) {
 				t.Errorf("mapped %s, want the router's WAN address", r.Mapped)
+			}
+		})
+	}
+}
+
+// buildGethelp builds the gethelp command for the test.
+func buildGethelp(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gethelp")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/gethelp/gethelp/cmd/gethelp").CombinedOutput(); err != nil {
+		t.Fatalf("building gethelp: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestDoctorLabReports runs the real gethelp doctor --json on each computer
+// of the lab (under ip netns exec) and checks its report: the NAT type, the
+// rendezvous over IPv4 and, where there is IPv6, over IPv6 (by name, from
+// the namespace's own /etc/hosts), and the exit status. The lab's
+// rendezvous has no relay, so a symmetric NAT is a problem there.
+func TestDoctorLabReports(t *testing.T) {
+	lab := newDoctorLab(t)
+	lab.startRendezvous()
+	bin := buildGethelp(t)
+	// ip netns exec mounts /etc/netns/NAME/hosts over /etc/hosts.
+	etc := filepath.Join("/etc/netns", lab.ns("o"))
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(etc) })
+	if err := os.WriteFile(filepath.Join(etc, "hosts"), []byte("203.0.113.1 rendezvous.test\n2001:db8:1::1 rendezvous.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + home, "XDG_STATE_HOME=" + home}
+
+	type labCase struct {
+		name, ns, rendezvous string
+		want                 rendezvous.NATType
+		wantExit             int
+	}
+	cases := []labCase{{"no NAT", "o", "rendezvous.test:3478", rendezvous.NATOpen, 0}}
+	for i, k := range natKinds {
+		c := labCase{k.name, fmt.Sprintf("c%d", i), doctorRendezvous, k.want, 0}
+		if k.want == rendezvous.NATBlocked || k.want == rendezvous.NATSymmetric {
+			c.wantExit = 1
+		}
+		cases = append(cases, c)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command("ip", "netns", "exec", lab.ns(tc.ns), bin, "doctor", "--json", "--helper", "--timeout", "3s", "--rendezvous", tc.rendezvous)
+			cmd.Env = env
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			start := time.Now()
+			out, err := cmd.Output()
+			took := time.Since(start)
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				NATType  string `json:"nat_type"`
+				TookMS   int64  `json:"took_ms"`
+				Findings []struct {
+					Check, Status, Fact string
+				}
+			}
+			if err := json.Unmarshal(out, &rep); err != nil {
+				t.Fatalf("not a JSON report (%v): %s\n%s", err, out, stderr.String())
+			}
+			status := map[string]string{}
+			for _, f := range rep.Findings {
+				status[f.Check] = f.Status
+				t.Logf("%-8s %-10s %s", f.Status, f.Check, f.Fact)
+			}
+			t.Logf("%s: nat %s, exit %d, doctor took %d ms (%v with the process)", tc.name, rep.NATType, code, rep.TookMS, took.Round(time.Millisecond))
+			if rep.NATType != string(tc.want) || code != tc.wantExit {
+				t.Errorf("nat %q, exit %d; want %q, exit %d", rep.NATType, code, tc.want, tc.wantExit)
+			}
+			wantRendezvous := "ok"
+			if tc.want == rendezvous.NATBlocked {
+				wantRendezvous = "problem"
+			}
+			if status["rendezvous"] != wantRendezvous {
+				t.Errorf("rendezvous finding %q, want %q", status["rendezvous"], wantRendezvous)
+			}
+			if tc.ns == "o" && status["ipv6"] != "ok" {
+				t.Errorf("ipv6 finding %q where the rendezvous answers over IPv6", status["ipv6"])
+			}
+			if tc.want == rendezvous.NATSymmetric && status["relay"] != "problem" {
+				t.Errorf("relay finding %q behind a symmetric NAT with no relay", status["relay"])
 			}
 		})
 	}

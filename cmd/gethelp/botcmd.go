@@ -49,6 +49,10 @@ type BotConfig struct {
 	// so that their invitations name it; default the bot's own host at
 	// rendezvous_listen's port.
 	RendezvousAddress string `yaml:"rendezvous_address"`
+	// RendezvousAltListen is the rendezvous's second UDP port, which lets
+	// gethelp doctor tell NAT types apart: default the next port of
+	// rendezvous_listen; "off" for none.
+	RendezvousAltListen string `yaml:"rendezvous_alt_listen"`
 	// Relay is the TURN relay the rendezvous offers hosts (see
 	// config.example.yaml): embedded on the rendezvous's port by default.
 	Relay struct {
@@ -177,6 +181,8 @@ type readyEvent struct {
 	RelayAddr      string `json:"relay_addr,omitempty"`
 	// DiscordInstallURL is the link that installs the bot in a server.
 	DiscordInstallURL string `json:"discord_install_url,omitempty"`
+	// RendezvousAltAddr is the rendezvous's second port (NAT types).
+	RendezvousAltAddr string `json:"rendezvous_alt_addr,omitempty"`
 }
 
 // runningBot is a bot with everything it listens on.
@@ -281,12 +287,22 @@ func (m *Main) startBot(ctx context.Context, cfg BotConfig) (*runningBot, error)
 		if err != nil {
 			return nil, err
 		}
-		rv, err := rendezvous.Listen(cfg.RendezvousListen, rendezvous.ServerConfig{Logger: m.logger.With("component", "rendezvous"), Relay: relay})
+		alt, err := openRendezvousAlt(cfg)
 		if err != nil {
+			return nil, err
+		}
+		rv, err := rendezvous.Listen(cfg.RendezvousListen, rendezvous.ServerConfig{Logger: m.logger.With("component", "rendezvous"), Relay: relay, Alt: alt})
+		if err != nil {
+			if alt != nil {
+				alt.Close()
+			}
 			return nil, fmt.Errorf("rendezvous_listen %s: %w", cfg.RendezvousListen, err)
 		}
 		b.closers = append(b.closers, func() { rv.Close() })
 		b.ready.RendezvousAddr = rv.Addr().String()
+		if a := rv.AltAddr(); a.IsValid() {
+			b.ready.RendezvousAltAddr = a.String()
+		}
 		if a := rv.RelayAddr(); a.IsValid() {
 			b.ready.RelayAddr = a.String()
 		} else if relay != nil {

@@ -36,6 +36,7 @@ type Main struct {
 	Getenv         func(string) string
 
 	cfg      Config
+	cfgErr   error // why the settings did not load; only gethelp doctor runs on
 	stateDir string
 	logger   *slog.Logger
 }
@@ -53,6 +54,7 @@ Usage:
                                      past invitations (resend with a new password)
   gethelp log verify|show FILE       check or read a session log
   gethelp bot --config FILE          run the bot: /gethelp in chat, invitations by e-mail
+  gethelp doctor [flags]             check this computer for remote assistance: policy, screen, network
   gethelp demo                       try it: a host and a helper on this computer
   gethelp version
 
@@ -69,6 +71,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return 2
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, errDoctorProblems):
+		return 1 // the report says why
 	default:
 		fmt.Fprintf(m.Stderr, "gethelp: %s\n", userMessage(err))
 		return 1
@@ -90,7 +94,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	path, explicit := configPath(m.Getenv)
 	cfg, err := loadConfig(path, explicit)
 	if err != nil {
-		return err
+		if args[0] != "doctor" {
+			return err
+		}
+		m.cfgErr = err // a finding of its own
 	}
 	m.cfg = cfg
 	if m.stateDir, err = stateDir(cfg, m.Getenv); err != nil {
@@ -142,6 +149,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.demo(ctx, args[1:])
 	case "bot":
 		return m.botCmd(ctx, args[1:])
+	case "doctor":
+		return m.doctor(ctx, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "gethelp", version)
 		return nil
