@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/gethelp/gethelp/host"
@@ -19,7 +20,8 @@ func openWindowsScreen(logger *slog.Logger) (host.Source, error) {
 
 // windowsDevices opens, beside the Windows screen, the watcher of the
 // secure desktop (UAC prompts and the lock screen blank the helper's view)
-// and, unless control is refused, SendInput.
+// and, unless control is refused, SendInput and the watcher of the
+// person's ESC (unless they turned ESC off).
 func (m *Main) windowsDevices(cfg *host.Config) (closers []func() error, err error) {
 	w, err := windows.WatchDesktop(windows.WatchOptions{Logger: m.logger})
 	if err != nil {
@@ -37,6 +39,16 @@ func (m *Main) windowsDevices(cfg *host.Config) (closers []func() error, err err
 		} else {
 			closers = append(closers, inj.Close)
 			cfg.Injector = inj
+			if !cfg.IgnoreEscape {
+				keys, err := windows.WatchKeys(windows.KeyOptions{Logger: m.logger})
+				if err != nil {
+					m.logger.Warn("ESC will not take control back", "err", err)
+					fmt.Fprintln(m.Stderr, "Note: on this computer ESC does not take control back (Windows refused to let gethelp watch the keyboard): use Stop control or Disconnect.")
+				} else {
+					closers = append(closers, keys.Close)
+					cfg.Keys = keys
+				}
+			}
 		}
 	}
 	return closers, nil

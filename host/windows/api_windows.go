@@ -26,6 +26,12 @@ var (
 	procSetProcessDPIAware            = user32.NewProc("SetProcessDPIAware")
 	procGetWindowRect                 = user32.NewProc("GetWindowRect")
 	procIsIconic                      = user32.NewProc("IsIconic")
+	procSetWindowsHookExW             = user32.NewProc("SetWindowsHookExW")
+	procUnhookWindowsHookEx           = user32.NewProc("UnhookWindowsHookEx")
+	procCallNextHookEx                = user32.NewProc("CallNextHookEx")
+	procGetMessageW                   = user32.NewProc("GetMessageW")
+	procPeekMessageW                  = user32.NewProc("PeekMessageW")
+	procPostThreadMessageW            = user32.NewProc("PostThreadMessageW")
 
 	procCreateCompatibleDC = gdi32.NewProc("CreateCompatibleDC")
 	procDeleteDC           = gdi32.NewProc("DeleteDC")
@@ -55,6 +61,11 @@ const (
 	desktopReadObjects = 0x0001
 
 	mapvkVKToVSC = 0
+
+	whKeyboardLL = 13 // SetWindowsHookEx: the low-level keyboard hook
+	hcAction     = 0  // a hook's code: an event to look at
+	wmQuit       = 0x0012
+	pmNoRemove   = 0
 
 	// DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2, a pseudo-handle.
 	dpiPerMonitorAwareV2 = ^uintptr(3) // (DPI_AWARENESS_CONTEXT)-4
@@ -90,6 +101,29 @@ type monitorInfoEx struct {
 	Flags   uint32
 	Device  [32]uint16
 }
+
+// kbdLLHookStruct is KBDLLHOOKSTRUCT, what a low-level keyboard hook is
+// given.
+type kbdLLHookStruct struct {
+	VKCode    uint32
+	ScanCode  uint32
+	Flags     uint32 // llkhfInjected, llkhfUp, ...
+	Time      uint32 // milliseconds, as GetTickCount
+	ExtraInfo uintptr
+}
+
+// msg is MSG.
+type msg struct {
+	HWnd     uintptr
+	Message  uint32
+	WParam   uintptr
+	LParam   uintptr
+	Time     uint32
+	Pt       point
+	LPrivate uint32
+}
+
+type point struct{ X, Y int32 }
 
 func getSystemMetrics(i int) int {
 	r, _, _ := procGetSystemMetrics.Call(uintptr(i))

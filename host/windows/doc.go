@@ -1,9 +1,10 @@
 // Package windows shares a Windows desktop: a host.Source over GDI, a
-// host.Injector over SendInput and a host.WindowLister that reports the
-// secure desktop, all through golang.org/x/sys/windows with no cgo. The
-// platform code builds only for GOOS=windows; the pure parts (tile
-// comparison, key names, SendInput's structures) build and are tested
-// everywhere.
+// host.Injector over SendInput, a host.KeyWatcher over a low-level
+// keyboard hook (the person's ESC takes control back) and a
+// host.WindowLister that reports the secure desktop, all through
+// golang.org/x/sys/windows with no cgo. The platform code builds only for
+// GOOS=windows; the pure parts (tile comparison, key names, SendInput's
+// structures, which Escape counts) build and are tested everywhere.
 //
 // Decisions:
 //
@@ -27,9 +28,11 @@
 //     time given. Under Wine on Xvfb a 1024×768 BitBlt takes 1–4 ms and
 //     the comparison 0.07 ms; a still 1920×1080 screen compares in 0.18
 //     ms (BenchmarkDiffCopyStill).
-//   - DXGI Desktop Duplication (damage and move rects from the GPU, far
-//     cheaper) is the faster path for later, with GDI as the fallback:
-//     Wine stubs it, so it cannot be tested here.
+//   - GDI is the capture path, and the only one. DXGI Desktop
+//     Duplication (damage and move rects from the GPU, far cheaper, the
+//     pointer's shape and position with it) is the faster path for later,
+//     with GDI as the fallback; Wine stubs it, so it cannot be tested
+//     here, and the package holds no untested DXGI code.
 //   - The process is made per-monitor DPI aware (once, by Open,
 //     OpenInjector and WatchDesktop) so that pixels and positions are the
 //     monitors' own; a manifest that set it first wins, which is fine.
@@ -66,7 +69,57 @@
 //     closed). Capturing the secure desktop itself (with admin_prompts
 //     consent) needs a SYSTEM service in the session that switches its
 //     thread to the input desktop: not done.
+//   - ESC (KeyWatcher) is a low-level keyboard hook (WH_KEYBOARD_LL) on
+//     a thread of its own (locked, with its own message loop, as Windows
+//     calls the hook from the installing thread's GetMessage), installed
+//     only while the helper has control (SetActive; WatchKeys returns it
+//     active, as host/x11's, and the host turns it off until control is
+//     granted), so that otherwise the person's typing never passes
+//     through gethelp. The hook looks at Escape only, passes every key on
+//     (CallNextHookEx; it never swallows one) and returns at once: it
+//     signals a channel. Windows marks what SendInput sends as injected
+//     (LLKHF_INJECTED), and the Injector puts InjectedExtraInfo in every
+//     event it sends: the watcher ignores exactly the injected events
+//     that carry it, gethelp's own, so the helper's Escape never takes
+//     control back. Injected Escape without it counts as the person's: an
+//     on-screen keyboard (osk.exe), a switch-access or speech tool, a key
+//     remapper all send input with SendInput, and a person who types with
+//     one must be able to take control back too. The cost of that choice
+//     is that another program, or the helper clicking Escape on the
+//     on-screen keyboard, can also end control: a revoke too many is
+//     safe (the helper asks again), one too few is not. A keyboard's own
+//     events are never injected, whatever their extra information.
+//     Autorepeat (a held key repeats its press) counts once: a press while
+//     the key is down and less than 1.5 s after the previous press is a
+//     repeat, so a lost release cannot silence Escape for longer.
+//   - What the hook cannot see, on Windows as documented (not verifiable
+//     under Wine): keys on the secure desktop (UAC, Ctrl+Alt+Del; the
+//     host blanks the view and drops input there anyway); keys to a
+//     window of a higher integrity level (an elevated program) when the
+//     host is not elevated, as UIPI keeps low-level hooks of lower
+//     processes from them (the helper's input does not reach such a
+//     window either); and a hook that takes longer than
+//     LowLevelHooksTimeout is skipped, and since Windows 7 silently
+//     removed, with no way to know: the hook's thread does nothing else,
+//     so only a stalled process (paging, a debugger) could let that
+//     happen. Stop control in the host's page and Disconnect always work.
 //   - The window list also gives the visible top-level windows with
 //     their class names, so the host's masked-window patterns work by
 //     window class ("Chrome_WidgetWin_1", "KeePass…").
+//   - The tests of the desktop run under Wine 8.0 on Xvfb (TestWine, from
+//     linux). What Wine does and the tests rely on: WH_KEYBOARD_LL fires
+//     for keys that reach Wine from the X server, which are not injected
+//     (flags 0), so xdotool typing on the X display plays the person's
+//     keyboard; SendInput's events reach the hook with LLKHF_INJECTED and
+//     their dwExtraInfo intact. xdotool runs from within the Windows test
+//     binary: Wine starts a Unix program named on drive Z: (but its
+//     process cannot be waited for, so the tests wait for xdotool's
+//     effects). What Wine cannot show: a real keyboard's path into the
+//     hook (Wine sees only X events, and only for its own windows: X
+//     gives keys to the window with the focus, so a test window has it),
+//     osk.exe, UIPI, the secure desktop, the hook's timeout and removal.
+//     Figures under Wine on a loaded 2-core machine: xdotool's Escape
+//     reaches the Escapes channel 6–12 ms after xdotool starts (a process
+//     and a connection to the X server included), sooner than a letter
+//     reaches an edit control (11–13 ms).
 package windows

@@ -25,10 +25,8 @@ import (
 var (
 	procCreateWindowExW     = user32.NewProc("CreateWindowExW")
 	procDestroyWindow       = user32.NewProc("DestroyWindow")
-	procGetMessageW         = user32.NewProc("GetMessageW")
 	procTranslateMessage    = user32.NewProc("TranslateMessage")
 	procDispatchMessageW    = user32.NewProc("DispatchMessageW")
-	procPostThreadMessageW  = user32.NewProc("PostThreadMessageW")
 	procSetForegroundWindow = user32.NewProc("SetForegroundWindow")
 	procSetFocus            = user32.NewProc("SetFocus")
 	procGetWindowTextW      = user32.NewProc("GetWindowTextW")
@@ -43,7 +41,6 @@ const (
 	wsVisible     = 0x10000000
 	esMultiline   = 0x0004
 	esAutoVScroll = 0x0040
-	wmQuit        = 0x0012
 )
 
 // testWindow is a top-level edit control on a thread of its own that

@@ -15,14 +15,17 @@ import (
 	"github.com/gethelp/gethelp/host/x11/x11test"
 )
 
-// TestWine runs this package's Windows tests (windows_test.go: capture of
-// the desktop, typing into an edit control, the window list) under Wine
+// TestWine runs this package's Windows tests (capture of the desktop,
+// typing into an edit control, the window list, the ESC watcher, the
+// pointer) under Wine
 // on an Xvfb server: it cross-builds the test binary for windows/amd64,
 // prepares a Wine prefix (kept in the user's cache directory, or
 // $GETHELP_WINEPREFIX, so that only the first run pays for wineboot),
 // puts a stand-in bcryptprimitives.dll in it (testdata: Wine before 8.13
 // lacks ProcessPrng, which Go's runtime needs) and runs the binary there.
-// $GETHELP_WINE_RUN narrows the tests (-test.run).
+// $GETHELP_WINE_RUN narrows the tests (-test.run). xdotool, when
+// installed, plays the person's keyboard and mouse (on the X server, so
+// that Wine sees them as a keyboard's and a mouse's).
 //
 // It is skipped with -short and when Wine, MinGW or Xvfb is missing (Debian
 // packages wine, wine64, gcc-mingw-w64-x86-64, xvfb).
@@ -64,6 +67,11 @@ func TestWine(t *testing.T) {
 		"DISPLAY="+display,
 		"GETHELP_WINE_SCREEN=1024x768",
 	)
+	if xdotool, err := exec.LookPath("xdotool"); err == nil {
+		env = append(env, "GETHELP_WINE_XDOTOOL="+xdotool) // the person's keyboard and mouse, for the Windows tests
+	} else {
+		t.Log("xdotool is not installed: the tests of the ESC watcher and the pointer are skipped (Debian package xdotool)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	run := func(what string, dir string, cmd string, args ...string) string {
