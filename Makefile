@@ -29,3 +29,5 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParseCommand -fuzztime=$(FUZZTIME) ./cmd/gethelp/
 	go test -run=NONE -fuzz=FuzzSettings -fuzztime=$(FUZZTIME) ./cmd/gethelp/
 	go test -run=NONE -fuzz=FuzzParseLine -fuzztime=$(FUZZTIME) ./helperkey/
+	go test -run=NONE -fuzz=FuzzParseAnswer -fuzztime=$(FUZZTIME) ./rendezvous/
+	go test -run=NONE -fuzz=FuzzBindingAnswer -fuzztime=$(FUZZTIME) ./rendezvous/

@@ -182,18 +182,26 @@ func newDoctorLab(t *testing.T) *doctorLab {
 	return l
 }
 
-// startRendezvous runs the rendezvous, with its second port, in pub.
-func (l *doctorLab) startRendezvous() *rendezvous.Server {
+// startRendezvous runs a rendezvous in pub on port and port+1 (its second
+// port), with the embedded relay on port when relay is set.
+func (l *doctorLab) startRendezvous(port int, relay bool) *rendezvous.Server {
 	l.t.Helper()
 	var srv *rendezvous.Server
 	var err error
+	cfg := rendezvous.ServerConfig{}
+	if relay {
+		cfg.Relay = &rendezvous.RelayConfig{Secret: "doctor-lab-secret", RelayIP: netip.MustParseAddr("203.0.113.1"),
+			ListenPacket: func(network, addr string) (pc net.PacketConn, err error) {
+				l.in("pub", func() { pc, err = net.ListenPacket(network, addr) })
+				return pc, err
+			}}
+	}
 	l.in("pub", func() {
-		var alt net.PacketConn
-		if alt, err = net.ListenPacket("udp", ":3479"); err != nil {
+		if cfg.Alt, err = net.ListenPacket("udp", fmt.Sprintf(":%d", port+1)); err != nil {
 			return
 		}
-		if srv, err = rendezvous.Listen(":3478", rendezvous.ServerConfig{Alt: alt}); err != nil {
-			alt.Close()
+		if srv, err = rendezvous.Listen(fmt.Sprintf(":%d", port), cfg); err != nil {
+			cfg.Alt.Close()
 		}
 	})
 	if err != nil {
@@ -208,7 +216,7 @@ func (l *doctorLab) startRendezvous() *rendezvous.Server {
 // type it reports.
 func TestDoctorLabNATTypes(t *testing.T) {
 	lab := newDoctorLab(t)
-	lab.startRendezvous()
+	lab.startRendezvous(3478, false)
 	server := netip.MustParseAddrPort(doctorRendezvous)
 	cases := []struct {
 		name, ns string
@@ -275,11 +283,13 @@ func buildGethelp(t *testing.T) string {
 // TestDoctorLabReports runs the real gethelp doctor --json on each computer
 // of the lab (under ip netns exec) and checks its report: the NAT type, the
 // rendezvous over IPv4 and, where there is IPv6, over IPv6 (by name, from
-// the namespace's own /etc/hosts), and the exit status. The lab's
-// rendezvous has no relay, so a symmetric NAT is a problem there.
+// the namespace's own /etc/hosts), the relay, and the exit status. The
+// rendezvous at 3478 embeds a relay, the one at 3490 has none: behind a
+// symmetric NAT, that is a problem unless --relay names one that answers.
 func TestDoctorLabReports(t *testing.T) {
 	lab := newDoctorLab(t)
-	lab.startRendezvous()
+	lab.startRendezvous(3478, true)
+	lab.startRendezvous(3490, false)
 	bin := buildGethelp(t)
 	// ip netns exec mounts /etc/netns/NAME/hosts over /etc/hosts.
 	etc := filepath.Join("/etc/netns", lab.ns("o"))
@@ -294,28 +304,39 @@ func TestDoctorLabReports(t *testing.T) {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "XDG_CONFIG_HOME=" + home, "XDG_STATE_HOME=" + home}
 
 	type labCase struct {
-		name, ns, rendezvous string
-		want                 rendezvous.NATType
-		wantExit             int
+		name, ns  string
+		args      []string
+		want      rendezvous.NATType
+		wantRelay []string // the relay findings' statuses
+		wantExit  int
 	}
-	cases := []labCase{{"no NAT", "o", "rendezvous.test:3478", rendezvous.NATOpen, 0}}
+	cases := []labCase{{name: "no NAT", ns: "o", args: []string{"--rendezvous", "rendezvous.test:3478"},
+		want: rendezvous.NATOpen, wantRelay: []string{"ok"}}}
+	symmetric := ""
 	for i, k := range natKinds {
-		c := labCase{k.name, fmt.Sprintf("c%d", i), doctorRendezvous, k.want, 0}
-		if k.want == rendezvous.NATBlocked || k.want == rendezvous.NATSymmetric {
-			c.wantExit = 1
+		c := labCase{name: k.name, ns: fmt.Sprintf("c%d", i), args: []string{"--rendezvous", doctorRendezvous}, want: k.want, wantRelay: []string{"ok"}}
+		switch k.want {
+		case rendezvous.NATBlocked:
+			c.wantExit, c.wantRelay = 1, []string{"warning"}
+		case rendezvous.NATSymmetric:
+			symmetric = c.ns
 		}
 		cases = append(cases, c)
 	}
+	cases = append(cases,
+		labCase{name: "symmetric, no relay", ns: symmetric, args: []string{"--rendezvous", "203.0.113.1:3490"},
+			want: rendezvous.NATSymmetric, wantRelay: []string{"problem"}, wantExit: 1},
+		labCase{name: "symmetric, --relay", ns: symmetric, args: []string{"--rendezvous", "203.0.113.1:3490", "--relay", doctorRendezvous},
+			want: rendezvous.NATSymmetric, wantRelay: []string{"warning", "ok"}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command("ip", "netns", "exec", lab.ns(tc.ns), bin, "doctor", "--json", "--helper", "--timeout", "3s", "--rendezvous", tc.rendezvous)
+			args := append([]string{"netns", "exec", lab.ns(tc.ns), bin, "doctor", "--json", "--helper", "--timeout", "3s"}, tc.args...)
+			cmd := exec.Command("ip", args...)
 			cmd.Env = env
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
-			start := time.Now()
 			out, err := cmd.Output()
-			took := time.Since(start)
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -333,13 +354,20 @@ func TestDoctorLabReports(t *testing.T) {
 				t.Fatalf("not a JSON report (%v): %s\n%s", err, out, stderr.String())
 			}
 			status := map[string]string{}
+			var relays []string
 			for _, f := range rep.Findings {
 				status[f.Check] = f.Status
+				if f.Check == "relay" {
+					relays = append(relays, f.Status)
+				}
 				t.Logf("%-8s %-10s %s", f.Status, f.Check, f.Fact)
 			}
-			t.Logf("%s: nat %s, exit %d, doctor took %d ms (%v with the process)", tc.name, rep.NATType, code, rep.TookMS, took.Round(time.Millisecond))
+			t.Logf("%s: nat %s, exit %d, doctor took %d ms", tc.name, rep.NATType, code, rep.TookMS)
 			if rep.NATType != string(tc.want) || code != tc.wantExit {
 				t.Errorf("nat %q, exit %d; want %q, exit %d", rep.NATType, code, tc.want, tc.wantExit)
+			}
+			if strings.Join(relays, ",") != strings.Join(tc.wantRelay, ",") {
+				t.Errorf("relay findings %v, want %v", relays, tc.wantRelay)
 			}
 			wantRendezvous := "ok"
 			if tc.want == rendezvous.NATBlocked {
@@ -350,9 +378,6 @@ func TestDoctorLabReports(t *testing.T) {
 			}
 			if tc.ns == "o" && status["ipv6"] != "ok" {
 				t.Errorf("ipv6 finding %q where the rendezvous answers over IPv6", status["ipv6"])
-			}
-			if tc.want == rendezvous.NATSymmetric && status["relay"] != "problem" {
-				t.Errorf("relay finding %q behind a symmetric NAT with no relay", status["relay"])
 			}
 		})
 	}
