@@ -32,6 +32,8 @@ var (
 	procGetMessageW                   = user32.NewProc("GetMessageW")
 	procPeekMessageW                  = user32.NewProc("PeekMessageW")
 	procPostThreadMessageW            = user32.NewProc("PostThreadMessageW")
+	procGetCursorInfo                 = user32.NewProc("GetCursorInfo")
+	procGetIconInfo                   = user32.NewProc("GetIconInfo")
 
 	procCreateCompatibleDC = gdi32.NewProc("CreateCompatibleDC")
 	procDeleteDC           = gdi32.NewProc("DeleteDC")
@@ -40,6 +42,8 @@ var (
 	procDeleteObject       = gdi32.NewProc("DeleteObject")
 	procBitBlt             = gdi32.NewProc("BitBlt")
 	procGdiFlush           = gdi32.NewProc("GdiFlush")
+	procGetObjectW         = gdi32.NewProc("GetObjectW")
+	procGetDIBits          = gdi32.NewProc("GetDIBits")
 )
 
 const (
@@ -66,6 +70,8 @@ const (
 	hcAction     = 0  // a hook's code: an event to look at
 	wmQuit       = 0x0012
 	pmNoRemove   = 0
+
+	cursorShowing = 0x1 // CURSORINFO's flags: the cursor is shown
 
 	// DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2, a pseudo-handle.
 	dpiPerMonitorAwareV2 = ^uintptr(3) // (DPI_AWARENESS_CONTEXT)-4
@@ -124,6 +130,33 @@ type msg struct {
 }
 
 type point struct{ X, Y int32 }
+
+// cursorInfo is CURSORINFO.
+type cursorInfo struct {
+	Size   uint32
+	Flags  uint32 // cursorShowing, CURSOR_SUPPRESSED
+	Cursor uintptr
+	Pos    point // the hot spot, in screen coordinates
+}
+
+// iconInfo is ICONINFO.
+type iconInfo struct {
+	Icon       int32 // a BOOL: TRUE for an icon, FALSE for a cursor
+	XHot, YHot uint32
+	Mask       uintptr // an HBITMAP: the AND mask, over the XOR mask when Color is 0
+	Color      uintptr // an HBITMAP, or 0 for a monochrome cursor
+}
+
+// bitmapObject is BITMAP, as GetObject fills it.
+type bitmapObject struct {
+	Type       int32
+	Width      int32
+	Height     int32
+	WidthBytes int32
+	Planes     uint16
+	BitsPixel  uint16
+	Bits       uintptr
+}
 
 func getSystemMetrics(i int) int {
 	r, _, _ := procGetSystemMetrics.Call(uintptr(i))

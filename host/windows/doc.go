@@ -1,10 +1,11 @@
-// Package windows shares a Windows desktop: a host.Source over GDI, a
-// host.Injector over SendInput, a host.KeyWatcher over a low-level
-// keyboard hook (the person's ESC takes control back) and a
-// host.WindowLister that reports the secure desktop, all through
-// golang.org/x/sys/windows with no cgo. The platform code builds only for
-// GOOS=windows; the pure parts (tile comparison, key names, SendInput's
-// structures, which Escape counts) build and are tested everywhere.
+// Package windows shares a Windows desktop: a host.Source over GDI that is
+// also a host.PointerSource, a host.Injector over SendInput, a
+// host.KeyWatcher over a low-level keyboard hook (the person's ESC takes
+// control back) and a host.WindowLister that reports the secure desktop,
+// all through golang.org/x/sys/windows with no cgo. The platform code
+// builds only for GOOS=windows; the pure parts (tile comparison, key
+// names, SendInput's structures, which Escape counts, cursor pixels)
+// build and are tested everywhere.
 //
 // Decisions:
 //
@@ -14,8 +15,10 @@
 //     never a conversion. The image covers the virtual screen (all
 //     monitors); image 0,0 is the virtual screen's top-left corner, which
 //     may have negative screen coordinates. The pointer is not in the
-//     image (BitBlt leaves it out) and the source is not yet a
-//     host.PointerSource.
+//     image (BitBlt draws no cursor; capture programs that want it draw
+//     it themselves with DrawIconEx, which this one does not): as on
+//     X11, it goes to the helper as its own stream (Pointer), so that it
+//     moves without a screen update.
 //   - GDI has no damage, so Next polls: every Options.Interval (33 ms,
 //     30 Hz) it captures into the DIB and compares it with the previous
 //     image in 64×64 tiles (diffCopy: one memcmp per row of the screen
@@ -33,6 +36,19 @@
 //     pointer's shape and position with it) is the faster path for later,
 //     with GDI as the fallback; Wine stubs it, so it cannot be tested
 //     here, and the package holds no untested DXGI code.
+//   - The pointer (Source.Pointer) is polled with GetCursorInfo while the
+//     sharer waits for it: every 16 ms while it moves, backing off to 200
+//     ms once it has been still for a second, as host/x11 does. Its shape
+//     is read when the cursor's handle changes (GetIconInfo, GetDIBits
+//     into 32-bit rows) and converted to RGBA: colour cursors with alpha
+//     as they are, others through their AND mask; pixels that Windows
+//     inverts become black. Its serial is a hash of the pixels, so a
+//     cursor shown again is known again. Under Wine on Xvfb one look
+//     costs 0.02–0.3 ms (a round trip to wineserver; more on a busy
+//     machine): at most 60 a second while the pointer moves, 5 while it
+//     is still. Positions are relative to the virtual screen's corner as
+//     of the last capture (GetSystemMetrics costs more than
+//     GetCursorInfo under Wine).
 //   - The process is made per-monitor DPI aware (once, by Open,
 //     OpenInjector and WatchDesktop) so that pixels and positions are the
 //     monitors' own; a manifest that set it first wins, which is fine.
@@ -111,15 +127,17 @@
 //     for keys that reach Wine from the X server, which are not injected
 //     (flags 0), so xdotool typing on the X display plays the person's
 //     keyboard; SendInput's events reach the hook with LLKHF_INJECTED and
-//     their dwExtraInfo intact. xdotool runs from within the Windows test
-//     binary: Wine starts a Unix program named on drive Z: (but its
-//     process cannot be waited for, so the tests wait for xdotool's
-//     effects). What Wine cannot show: a real keyboard's path into the
-//     hook (Wine sees only X events, and only for its own windows: X
-//     gives keys to the window with the focus, so a test window has it),
-//     osk.exe, UIPI, the secure desktop, the hook's timeout and removal.
-//     Figures under Wine on a loaded 2-core machine: xdotool's Escape
-//     reaches the Escapes channel 6–12 ms after xdotool starts (a process
-//     and a connection to the X server included), sooner than a letter
-//     reaches an edit control (11–13 ms).
+//     their dwExtraInfo intact; GetCursorInfo gives the position and the
+//     handle of the cursor that Wine's windows set. xdotool runs from
+//     within the Windows test binary: Wine starts a Unix program named on
+//     drive Z: (but its process cannot be waited for, so the tests wait
+//     for xdotool's effects). What Wine cannot show: a real keyboard's
+//     path into the hook (Wine sees only X events, and only for its own
+//     windows: X gives keys to the window with the focus, so a test
+//     window has it), osk.exe, UIPI, the secure desktop, the hook's
+//     timeout and removal, and any cursor but Wine's. Figures under Wine
+//     on a loaded 2-core machine: xdotool's Escape reaches the Escapes
+//     channel 6–12 ms after xdotool starts (a process and a connection to
+//     the X server included), sooner than a letter reaches an edit
+//     control (11–13 ms).
 package windows

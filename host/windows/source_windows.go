@@ -5,6 +5,7 @@ package windows
 import (
 	"context"
 	"fmt"
+	"image"
 	"log/slog"
 	"net"
 	"runtime"
@@ -20,11 +21,13 @@ import (
 )
 
 var (
-	_ host.Source    = (*Source)(nil)
-	_ host.Refresher = (*Source)(nil)
+	_ host.Source        = (*Source)(nil)
+	_ host.Refresher     = (*Source)(nil)
+	_ host.PacedSource   = (*Source)(nil)
+	_ host.PointerSource = (*Source)(nil)
 )
 
-// errClosed is returned by Next after Close.
+// errClosed is returned by Next and Pointer after Close.
 var errClosed = fmt.Errorf("windows: source closed: %w", net.ErrClosed)
 
 // Options tune a Source. The zero value is ready to use.
@@ -32,6 +35,11 @@ type Options struct {
 	// Interval is how often Next captures the screen while it waits for a
 	// change. Zero means 33ms (30 Hz).
 	Interval time.Duration
+	// PointerInterval is how often Pointer looks where the pointer is
+	// while a caller waits in it and the pointer moves (it looks less
+	// often once the pointer has been still for a second). Zero means
+	// 16ms.
+	PointerInterval time.Duration
 	// Logger receives the source's log, with component=windows. Nil
 	// discards.
 	Logger *slog.Logger
@@ -40,8 +48,9 @@ type Options struct {
 // Source captures the virtual screen (all monitors) with GDI. Create it
 // with Open.
 type Source struct {
-	log      *slog.Logger
-	interval time.Duration
+	log             *slog.Logger
+	interval        time.Duration
+	pointerInterval time.Duration
 
 	done      chan struct{} // closed by Close
 	wake      chan struct{} // cap 1: Refresh was called
@@ -58,6 +67,18 @@ type Source struct {
 	oldBmp  uintptr // what memDC held before
 	whole   bool    // the next capture that succeeds is returned whole
 	failing bool    // the last BitBlt failed (logged once per failure run)
+
+	// origin is the virtual screen's top-left corner, in screen
+	// coordinates, of the image Next returns: where Pointer's 0,0 is. Nil
+	// before the first capture.
+	origin atomic.Pointer[image.Point]
+
+	pmu     sync.Mutex // serialises Pointer and guards the fields below
+	pFirst  bool       // Pointer was called before
+	pLast   host.Pointer
+	pMoved  time.Time    // when the pointer last moved
+	pHandle uintptr      // the HCURSOR last seen
+	pShape  *host.Cursor // the shape last returned
 }
 
 // Open prepares to capture the virtual screen: every monitor, as one
@@ -72,6 +93,9 @@ func Open(opts Options) (*Source, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = 33 * time.Millisecond
 	}
+	if opts.PointerInterval <= 0 {
+		opts.PointerInterval = 16 * time.Millisecond
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -83,10 +107,11 @@ func Open(opts Options) (*Source, error) {
 		return nil, fmt.Errorf("windows: no screen to capture (virtual screen %v)", vs)
 	}
 	s := &Source{
-		log:      log,
-		interval: opts.Interval,
-		done:     make(chan struct{}),
-		wake:     make(chan struct{}, 1),
+		log:             log,
+		interval:        opts.Interval,
+		pointerInterval: opts.PointerInterval,
+		done:            make(chan struct{}),
+		wake:            make(chan struct{}, 1),
 	}
 	log.Info("capturing the screen with GDI", "virtual_screen", vs, "interval", opts.Interval)
 	return s, nil
@@ -248,6 +273,7 @@ func (s *Source) allocLocked(vs screen.Rect) error {
 	s.dib = &screen.Image{W: vs.W, H: vs.H, Stride: 4 * vs.W, Pix: unsafe.Slice((*byte)(bits), 4*vs.W*vs.H)}
 	s.img = screen.NewImage(vs.W, vs.H)
 	s.vs = vs
+	s.origin.Store(&image.Point{X: vs.X, Y: vs.Y})
 	s.whole = true
 	return nil
 }
@@ -351,8 +377,8 @@ func enumMonitors() []host.Monitor {
 	return out
 }
 
-// Close releases the GDI objects; a Next waiting returns an error wrapping
-// net.ErrClosed. Calling it again returns nil.
+// Close releases the GDI objects; a Next or Pointer waiting returns an
+// error wrapping net.ErrClosed. Calling it again returns nil.
 func (s *Source) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.done)
