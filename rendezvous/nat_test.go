@@ -417,3 +417,27 @@ func TestCheckRelayNotTURN(t *testing.T) {
 		t.Errorf("got %v, want ErrNoAnswer", err)
 	}
 }
+
+// TestDoctorChecksEmbeddedRelay: a rendezvous with the embedded relay (real
+// pion/turn on the same port) and a second port answers both checks.
+func TestDoctorChecksEmbeddedRelay(t *testing.T) {
+	alt, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := rendezvous.Listen("127.0.0.1:0", rendezvous.ServerConfig{Alt: alt, Relay: &rendezvous.RelayConfig{Secret: "s3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := rendezvous.CheckRelay(ctx, newUDP(t), srv.Addr())
+	if err != nil || r.Realm != "gethelp" || r.Open {
+		t.Errorf("relay: %+v, %v; want a 401 with realm gethelp", r, err)
+	}
+	n, err := rendezvous.DetectNAT(ctx, newUDP(t), newUDP(t), srv.Addr())
+	if err != nil || n.Type != rendezvous.NATOpen || n.Other != srv.AltAddr() {
+		t.Errorf("NAT: %+v, %v", n, err)
+	}
+}

@@ -164,33 +164,29 @@ type networkResult struct {
 func (m *Main) networkChecks(ctx context.Context, o doctorOptions) networkResult {
 	var res networkResult
 	own6 := globalIPv6()
-	if o.rendezvous == "" || o.rendezvousErr != nil {
-		why := "no rendezvous to check: give --rendezvous HOST:PORT or --invitation FILE, or set rendezvous in the settings"
-		if o.rendezvousErr != nil {
-			why = o.rendezvousErr.Error()
-		}
-		res.findings = append(res.findings,
-			finding{Check: "rendezvous", Status: statusSkipped, Fact: why,
-				Meaning: "Without a rendezvous only computers on the same network can connect."},
-			finding{Check: "nat", Status: statusSkipped, Fact: "needs a rendezvous", Meaning: ""},
-			ipv6Finding(own6, netip.AddrPort{}, nil, 0))
-		if o.relay != "" {
-			res.findings = append(res.findings, checkRelayAt(ctx, o.relay, "--relay"))
-		}
-		return res
-	}
-
-	v4, v6, err := resolveAll(ctx, o.rendezvous)
-	if err != nil {
-		res.findings = append(res.findings,
-			finding{Check: "rendezvous", Status: statusProblem, Fact: err.Error(),
-				Meaning: "Check the rendezvous address and this computer's connection to the internet."},
+	// without finishes the report when the rendezvous cannot be checked.
+	without := func(rv finding) networkResult {
+		res.findings = append(res.findings, rv,
 			finding{Check: "nat", Status: statusSkipped, Fact: "needs the rendezvous"},
 			ipv6Finding(own6, netip.AddrPort{}, nil, 0))
 		if o.relay != "" {
 			res.findings = append(res.findings, checkRelayAt(ctx, o.relay, "--relay"))
 		}
 		return res
+	}
+	switch {
+	case o.rendezvousErr != nil:
+		return without(finding{Check: "rendezvous", Status: statusSkipped, Fact: o.rendezvousErr.Error(),
+			Meaning: "Without a rendezvous only computers on the same network can connect."})
+	case o.rendezvous == "":
+		return without(finding{Check: "rendezvous", Status: statusSkipped,
+			Fact:    "no rendezvous to check: give --rendezvous HOST:PORT or --invitation FILE, or set rendezvous in the settings",
+			Meaning: "Without a rendezvous only computers on the same network can connect."})
+	}
+	v4, v6, err := resolveAll(ctx, o.rendezvous)
+	if err != nil {
+		return without(finding{Check: "rendezvous", Status: statusProblem, Fact: err.Error(),
+			Meaning: "Check the rendezvous address and this computer's connection to the internet."})
 	}
 	primary := v4
 	if !primary.IsValid() {
@@ -223,11 +219,7 @@ func (m *Main) networkChecks(ctx context.Context, o doctorOptions) networkResult
 	res.findings = append(res.findings, rendezvousFinding(o.rendezvous, primary, nat, natErr, o.timeout), natFinding(nat, natErr))
 	switch {
 	case checkedOverV6:
-		var e error
-		if natErr != nil {
-			e = natErr
-		}
-		res.findings = append(res.findings, ipv6Finding(own6, v6, e, nat.RTT))
+		res.findings = append(res.findings, ipv6Finding(own6, v6, natErr, nat.RTT))
 	case v6.IsValid() && len(own6) > 0:
 		res.findings = append(res.findings, ipv6Finding(own6, v6, err6, rtt6))
 	default:
@@ -236,7 +228,7 @@ func (m *Main) networkChecks(ctx context.Context, o doctorOptions) networkResult
 	// Without a direct path (symmetric NAT), a relay is the only way.
 	relayOK := false
 	for _, f := range relayFindings {
-		relayOK = relayOK || f.Status == statusOK
+		relayOK = relayOK || f.Status == statusOK || f.Details["open"] == true
 	}
 	if nat.Type == rendezvous.NATSymmetric && !relayOK {
 		for i := range relayFindings {
