@@ -69,6 +69,7 @@ import (
 	"github.com/jezek/xgb/xtest"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/internal/keysym"
 )
 
 var _ host.Injector = (*Injector)(nil)
@@ -331,12 +332,12 @@ func (inj *Injector) keyDownLocked(ctx context.Context, name string) error {
 		inj.fakeLocked(xproto.KeyPress, byte(inj.keys[i].code))
 		return nil
 	}
-	if ignoredKeys[name] {
+	if keysym.Ignored(name) {
 		return nil
 	}
 	var syms []xproto.Keysym
 	strict := false
-	if ks, ok := namedKeys[name]; ok {
+	if ks, ok := namedKeysym(name); ok {
 		syms = []xproto.Keysym{ks}
 	} else {
 		runes := []rune(name)
@@ -366,7 +367,7 @@ func (inj *Injector) keyUpLocked(name string) error {
 	i := inj.heldIndex(name)
 	if i < 0 && inj.km != nil {
 		var syms []xproto.Keysym
-		if ks, ok := namedKeys[name]; ok {
+		if ks, ok := namedKeysym(name); ok {
 			syms = []xproto.Keysym{ks}
 		} else if runes := []rune(name); len(runes) == 1 {
 			syms = runeKeysyms(runes[0])
