@@ -21,11 +21,12 @@
 //     moves without a screen update.
 //   - GDI has no damage, so Next polls: every Options.Interval (33 ms,
 //     30 Hz) it captures into the DIB and compares it with the previous
-//     image in 64×64 tiles (diffCopy: one memcmp per row of the screen
-//     while it is still, tile by tile only in rows that differ), copies
-//     the changed tiles into the image and returns them as Dirty. A still
-//     screen makes Next wait and return nothing; its cost is the BitBlt
-//     and the comparison, 30 times a second. The image is Go memory, not
+//     image in 64×64 tiles (tiles.DiffCopy, shared with host/portal: one
+//     memcmp per row of the screen while it is still, tile by tile only in
+//     rows that differ), copies the changed tiles into the image and
+//     returns them as Dirty. A still screen makes Next wait and return
+//     nothing; its cost is the BitBlt and the comparison, 30 times a
+//     second. The image is Go memory, not
 //     the DIB, so an image kept past Close never points into freed GDI
 //     memory. NextAfter (the sharer's pace) simply polls first at the
 //     time given. Under Wine on Xvfb a 1024×768 BitBlt takes 1–4 ms and

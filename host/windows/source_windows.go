@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/internal/tiles"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -232,7 +233,7 @@ func (s *Source) captureLocked() (host.Capture, bool) {
 		}
 		return host.Capture{Image: s.img, Dirty: []screen.Rect{s.img.Bounds()}}, true
 	}
-	dirty := diffCopy(s.img, s.dib, nil)
+	dirty := tiles.DiffCopy(s.img, s.dib, nil)
 	if len(dirty) == 0 {
 		return host.Capture{}, false
 	}

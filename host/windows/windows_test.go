@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/internal/tiles"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -199,7 +200,7 @@ func TestCapture(t *testing.T) {
 	blt := time.Since(start) / n
 	start = time.Now()
 	for range n {
-		diffCopy(src.img, src.dib, nil)
+		tiles.DiffCopy(src.img, src.dib, nil)
 	}
 	cmp := time.Since(start) / n
 	src.mu.Unlock()
@@ -339,6 +340,6 @@ func BenchmarkCapture(b *testing.B) {
 		if err := src.bltLocked(); err != nil {
 			b.Fatal(err)
 		}
-		diffCopy(src.img, src.dib, nil)
+		tiles.DiffCopy(src.img, src.dib, nil)
 	}
 }

@@ -1,4 +1,8 @@
-package windows
+// Package tiles finds what changed between two captures of a screen that
+// gives no damage of its own (GDI, a PipeWire stream): it compares them in
+// square tiles and reports the changed tiles as rects. Platform packages
+// of host share it (host/windows, host/portal).
+package tiles
 
 import (
 	"bytes"
@@ -7,11 +11,10 @@ import (
 	"github.com/gethelp/gethelp/session/screen"
 )
 
-// tileSize is the side of the square tiles in which Next compares a new
-// capture with the previous one.
-const tileSize = 64
+// Size is the side of the square tiles in which DiffCopy compares.
+const Size = 64
 
-// diffCopy compares cur with prev (both the same size) in tileSize×tileSize
+// DiffCopy compares cur with prev (both the same size) in Size×Size
 // tiles, copies every tile that differs from cur into prev, and appends the
 // changed tiles to dirty as rects: the changed tiles of one tile row that
 // touch make one rect, and a rect is extended downwards when the tile row
@@ -21,12 +24,12 @@ const tileSize = 64
 // is skipped; only rows that differ are compared tile by tile, and a tile
 // known to differ is not compared again. A static screen therefore costs
 // one memcmp per row: about 0.2 ms for 1024×768.
-func diffCopy(prev, cur *screen.Image, dirty []screen.Rect) []screen.Rect {
-	cols := (cur.W + tileSize - 1) / tileSize
+func DiffCopy(prev, cur *screen.Image, dirty []screen.Rect) []screen.Rect {
+	cols := (cur.W + Size - 1) / Size
 	changed := make([]bool, cols)
 	var above, here []int // indices into dirty of the rects ending at this tile row's top, bottom
-	for ty := 0; ty < cur.H; ty += tileSize {
-		th := min(tileSize, cur.H-ty)
+	for ty := 0; ty < cur.H; ty += Size {
+		th := min(Size, cur.H-ty)
 		clear(changed)
 		here = here[:0]
 		for y := ty; y < ty+th; y++ {
@@ -38,7 +41,7 @@ func diffCopy(prev, cur *screen.Image, dirty []screen.Rect) []screen.Rect {
 				if changed[c] {
 					continue
 				}
-				x0, x1 := 4*c*tileSize, min(4*(c+1)*tileSize, len(b))
+				x0, x1 := 4*c*Size, min(4*(c+1)*Size, len(b))
 				if !bytes.Equal(a[x0:x1], b[x0:x1]) {
 					changed[c] = true
 				}
@@ -53,7 +56,7 @@ func diffCopy(prev, cur *screen.Image, dirty []screen.Rect) []screen.Rect {
 			for end < cols && changed[end] {
 				end++
 			}
-			r := screen.Rect{X: c * tileSize, Y: ty, W: min(end*tileSize, cur.W) - c*tileSize, H: th}
+			r := screen.Rect{X: c * Size, Y: ty, W: min(end*Size, cur.W) - c*Size, H: th}
 			for y := ty; y < ty+th; y++ {
 				copy(prev.Row(y)[4*r.X:4*(r.X+r.W)], cur.Row(y)[4*r.X:4*(r.X+r.W)])
 			}

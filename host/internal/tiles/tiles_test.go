@@ -1,10 +1,11 @@
-package windows
+package tiles_test
 
 import (
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/gethelp/gethelp/host/internal/tiles"
 	"github.com/gethelp/gethelp/session/screen"
 )
 
@@ -53,14 +54,14 @@ func TestDiffCopy(t *testing.T) {
 				}
 				cur.Pix[c.y*cur.Stride+4*c.x+1]++
 			}
-			got := diffCopy(prev, cur, nil)
+			got := tiles.DiffCopy(prev, cur, nil)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("dirty = %v, want %v", got, tc.want)
 			}
 			if !slices.Equal(prev.Pix, cur.Pix) {
 				t.Error("the changed tiles were not copied into prev")
 			}
-			if again := diffCopy(prev, cur, nil); len(again) != 0 {
+			if again := tiles.DiffCopy(prev, cur, nil); len(again) != 0 {
 				t.Errorf("second comparison: dirty = %v, want none", again)
 			}
 		})
@@ -82,7 +83,7 @@ func TestDiffCopyRandom(t *testing.T) {
 		}
 		want := clone(cur)
 		before := clone(prev)
-		dirty := diffCopy(prev, cur, nil)
+		dirty := tiles.DiffCopy(prev, cur, nil)
 		if !slices.Equal(prev.Pix, want.Pix) {
 			t.Fatalf("%dx%d: prev differs from cur after the copy", w, h)
 		}
@@ -110,7 +111,7 @@ func BenchmarkDiffCopyStill(b *testing.B) {
 	cur := clone(prev)
 	b.SetBytes(int64(len(cur.Pix)))
 	for b.Loop() {
-		diffCopy(prev, cur, nil)
+		tiles.DiffCopy(prev, cur, nil)
 	}
 }
 
@@ -120,6 +121,6 @@ func BenchmarkDiffCopyTyping(b *testing.B) {
 	b.SetBytes(int64(len(cur.Pix)))
 	for i := 0; b.Loop(); i++ {
 		cur.Pix[500*cur.Stride+4*(i%1920)]++ // one changed character cell a frame
-		diffCopy(prev, cur, nil)
+		tiles.DiffCopy(prev, cur, nil)
 	}
 }
