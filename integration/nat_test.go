@@ -52,7 +52,7 @@ import (
 // through. pub also has 203.0.113.5 for an external relay (coturn).
 // Nothing has a route out of the machine.
 type natLab struct {
-	t      *testing.T
+	t      testing.TB
 	prefix string
 }
 
@@ -66,7 +66,7 @@ const rendezvousAddr = "203.0.113.1:3478"
 
 var labSeq atomic.Int32
 
-func newNATLab(t *testing.T, cfgs ...labConfig) *natLab {
+func newNATLab(t testing.TB, cfgs ...labConfig) *natLab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the NAT lab needs root (network namespaces and nftables); run as root, as CI does")
@@ -282,7 +282,7 @@ func (r *relayCapture) datagrams() [][]byte {
 
 // startCoturn runs coturn in the lab's public namespace at 203.0.113.5
 // with the lab's secret, and stops it when the test ends.
-func startCoturn(t *testing.T, lab *natLab) {
+func startCoturn(t testing.TB, lab *natLab) {
 	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {
