@@ -125,6 +125,20 @@ func TestDoctorWithBot(t *testing.T) {
 		}
 	}
 
+	// --relay adds a relay finding; one that is not HOST:PORT is a warning.
+	for _, tc := range []struct{ relay, want string }{{rv, str(ready, "relay_addr")}, {"not-an-address", ""}} {
+		r, _ = e.doctor("--helper", "--rendezvous", rv, "--relay", tc.relay)
+		var relays []doctorFinding
+		for _, f := range r.Findings {
+			if f.Check == "relay" {
+				relays = append(relays, f)
+			}
+		}
+		if len(relays) != 2 || relays[1].Details["addr"] != tc.relay || (relays[1].Status == "ok") != (tc.want == tc.relay) {
+			t.Errorf("--relay %s: relay findings %+v", tc.relay, relays)
+		}
+	}
+
 	out, _, code := e.run("", "doctor", "--helper", "--rendezvous", rv)
 	t.Logf("the readable report:\n%s", out)
 	for _, want := range []string{

@@ -199,18 +199,20 @@ func (m *Main) networkChecks(ctx context.Context, o doctorOptions) networkResult
 		natErr         error
 		rtt6           time.Duration
 		err6           error
-		relayFindings  = make([]finding, 1, 2)
+		relayFindings  = make([]finding, 1, 2) // the rendezvous's, and --relay's
 		checkedOverV6  = primary == v6
 		budget, cancel = context.WithTimeout(ctx, probeBudget)
 	)
 	defer cancel()
+	if o.relay != "" {
+		relayFindings = relayFindings[:2] // before the goroutines that fill it
+	}
 	wg.Go(func() { nat, natErr = detectNAT(ctx, primary) })
 	if v6.IsValid() && !checkedOverV6 && len(own6) > 0 {
 		wg.Go(func() { rtt6, err6 = stunOnce(budget, v6) })
 	}
 	wg.Go(func() { relayFindings[0] = relayFinding(budget, primary, "the rendezvous's address") })
 	if o.relay != "" {
-		relayFindings = relayFindings[:2]
 		wg.Go(func() { relayFindings[1] = checkRelayAt(budget, o.relay, "--relay") })
 	}
 	wg.Wait()
