@@ -91,14 +91,14 @@ type Message struct {
 	Version int    `json:"version,omitempty"` // hello
 	Role    string `json:"role,omitempty"`    // hello: "" (the agent) or RoleOneShot
 
-	Links    []Identity `json:"links,omitempty"`    // welcome
+	Links []Identity `json:"links,omitempty"` // welcome
 	// Rendezvous (welcome) is the rendezvous hosts should name in their
 	// invitations, to get through NAT (and to a relay): "host:port", or
 	// ":port" for a port on the bot's own host.
-	Rendezvous string `json:"rendezvous,omitempty"`
-	Code     string     `json:"code,omitempty"`     // link_code
-	Expires  time.Time  `json:"expires,omitzero"`   // link_code, invitation
-	Identity *Identity  `json:"identity,omitempty"` // linked, unlinked
+	Rendezvous string    `json:"rendezvous,omitempty"`
+	Code       string    `json:"code,omitempty"`     // link_code
+	Expires    time.Time `json:"expires,omitzero"`   // link_code, invitation
+	Identity   *Identity `json:"identity,omitempty"` // linked, unlinked
 
 	Ticket      string    `json:"ticket,omitempty"`
 	Requester   *Identity `json:"requester,omitempty"` // consent_request

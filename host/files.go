@@ -86,6 +86,10 @@ func (h *Host) SendOffer(path string, offer files.Offer) error {
 func (h *Host) sendFile(ctx context.Context, s *session.Conn, path string, offer files.Offer) {
 	st, err := s.OpenStream(ctx, session.ChannelFile)
 	if err != nil {
+		if lostConn(s) {
+			h.keepInterrupted(path, offer)
+			return
+		}
 		h.fileFailed(offer, toHelper, err)
 		return
 	}
@@ -93,6 +97,12 @@ func (h *Host) sendFile(ctx context.Context, s *session.Conn, path string, offer
 	h.emit(Event{Type: EventFileProgress, ID: offer.ID, Name: offer.Name, Total: offer.Size, Direction: toHelper})
 	_, err = files.Send(ctx, st, path, offer, h.fileProgress(offer, toHelper))
 	if err != nil {
+		if !errors.Is(err, files.ErrDeclined) && lostConn(s) {
+			// Offered again once the helper resumes the session; their
+			// side resumes the partial file.
+			h.keepInterrupted(path, offer)
+			return
+		}
 		h.fileFailed(offer, toHelper, err)
 		return
 	}
@@ -155,7 +165,12 @@ func (h *Host) receiveFile(ctx context.Context, s *session.Conn, st *session.Str
 	}
 	res, err := inbox.Receive(ctx, st, decide, progress)
 	if err != nil {
-		if o := offer(); o.ID != "" {
+		if o := offer(); o.ID != "" && !errors.Is(err, files.ErrDeclined) && lostConn(s) {
+			// The helper offers it again on the resumed connection; the
+			// partial file is kept for that.
+			h.record("file_interrupted", map[string]any{"name": o.Name, "size": o.Size, "direction": fromHelper})
+		} else if o.ID != "" {
+			h.decisions.Done(o.ID)
 			h.fileFailed(o, fromHelper, err)
 		} else {
 			h.logger.Info("refused a file offer", "err", err)
@@ -164,6 +179,7 @@ func (h *Host) receiveFile(ctx context.Context, s *session.Conn, st *session.Str
 		return
 	}
 	o := res.Offer
+	h.decisions.Done(o.ID)
 	h.record("file_received", map[string]any{"name": o.Name, "size": o.Size, "sha256": o.SHA256, "direction": fromHelper, "path": res.Path, "resumed_from": res.ResumedFrom})
 	h.emit(Event{Type: EventFileReceived, ID: o.ID, Name: o.Name, Size: o.Size, SHA256: o.SHA256, Path: res.Path, Direction: fromHelper})
 }

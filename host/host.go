@@ -33,6 +33,9 @@ type Config struct {
 	// ListenAddr is the UDP address to listen on; "" means ":0" (every
 	// interface, an ephemeral port).
 	ListenAddr string
+	// ResumeWindow is how long a session whose connection was lost waits
+	// for the helper to resume it; zero means ResumeWindow.
+	ResumeWindow time.Duration
 	// TTL is how long the invitation stays open; it must be positive.
 	TTL time.Duration
 	// HostName is the display name shown to the helper; never empty.
@@ -134,6 +137,7 @@ type Event struct {
 	Privacy      string    `json:"privacy,omitempty"`
 	Shown        bool      `json:"shown,omitempty"`
 	Relayed      bool      `json:"relayed,omitempty"` // chat: written in the ticket's thread or by e-mail, relayed into the session
+	Resumed      bool      `json:"resumed,omitempty"` // connected: the session goes on after a lost connection
 	RTTms        float64   `json:"rtt_ms,omitempty"`  // disconnected: the smoothed round trip of the session // privacy: a secure prompt is on screen (Privacy says whether the helper's view is blanked)
 
 	// Files.
@@ -162,6 +166,10 @@ const (
 	EventCancelled    = "cancelled"
 	EventBandwidth    = "bandwidth"
 	EventSharing      = "sharing"
+	// EventReconnecting: the helper's connection was lost (Reason); the
+	// host waits up to ResumeWindow for them to resume the session (a
+	// connected event with Resumed follows) before it ends it.
+	EventReconnecting = "reconnecting"
 	EventPrivacy      = "privacy" // a secure prompt came (Shown) or went; Privacy says whether the helper's view is blanked, Text names the window class
 )
 
@@ -198,6 +206,12 @@ type Host struct {
 	filesIn   *files.Inbox
 
 	offers *offers // nil unless Config.Offers is set
+
+	chats       session.Chats
+	lost        *lostSession // guarded by mu: a session whose connection was lost, waiting to be resumed
+	earlier     ShareStats   // guarded by mu: what was shared before lost connections
+	interruptMu sync.Mutex
+	interrupted []interrupted // guarded by interruptMu: sending cut by a lost connection
 }
 
 // New creates the invitation: a fresh key, the listening socket, the
@@ -273,7 +287,7 @@ func New(cfg Config) (*Host, error) {
 	}
 	key, _ := cert.PrivateKey.(ed25519.PrivateKey)
 	h.paths = &paths{
-		server: cfg.Rendezvous, key: key, sock: ln.Socket(), ln: ln, id: id, own: inv.Addresses,
+		server: cfg.Rendezvous, key: key, sock: ln.Socket(), ln: ln, id: id, own: inv.Addresses, rereg: make(chan struct{}, 1),
 		prefixes: session.InterfacePrefixes(), logger: h.logger.With("component", "rendezvous"),
 	}
 	h.input.wake = make(chan struct{}, 1)
@@ -394,13 +408,7 @@ func (h *Host) setState(st invitations.State) {
 
 // Chat sends a chat message to the helper.
 func (h *Host) Chat(text string) error {
-	h.mu.Lock()
-	s := h.sess
-	h.mu.Unlock()
-	if s == nil {
-		return ErrNoSession
-	}
-	if err := s.Send(session.Message{Type: session.TypeChat, Text: text, Name: h.cfg.HostName}); err != nil {
+	if err := h.sendChat(session.Message{Type: session.TypeChat, Text: text, Name: h.cfg.HostName}); err != nil {
 		return err
 	}
 	h.record("chat", map[string]any{"from": h.cfg.HostName, "side": "host", "text": text})
@@ -413,14 +421,8 @@ func (h *Host) Chat(text string) error {
 // the helper see one conversation. via says where it was written ("chat",
 // "email").
 func (h *Host) Relay(author, via, text string) error {
-	h.mu.Lock()
-	s := h.sess
-	h.mu.Unlock()
-	if s == nil {
-		return ErrNoSession
-	}
 	name := author + " (" + via + ")"
-	if err := s.Send(session.Message{Type: session.TypeChat, Text: text, Name: name}); err != nil {
+	if err := h.sendChat(session.Message{Type: session.TypeChat, Text: text, Name: name}); err != nil {
 		return err
 	}
 	h.record("chat", map[string]any{"from": name, "side": via, "text": text})

@@ -25,6 +25,7 @@ type paths struct {
 	sock     *session.Socket    // the listener's socket; not ours to close
 	ln       *session.Listener  // serves the relayed address too
 	relayUDP net.PacketConn     // the TURN client's socket (IPv4), opened with the listener; nil when none
+	rereg    chan struct{}      // registers again at once (buffered, 1)
 	id       string
 	own      []netip.AddrPort // the host's own candidates
 	prefixes []netip.Prefix   // the host's interface prefixes, read when the socket was opened
@@ -65,7 +66,7 @@ func (p *paths) run(ctx context.Context) {
 	} else {
 		p.logger.Info("STUN", "rendezvous", server, "reflexive", reflexive, "took", time.Since(start))
 	}
-	reregister := make(chan struct{}, 1)
+	reregister := p.rereg
 	err = rendezvous.RunHost(ctx, rendezvous.HostConfig{
 		Server: server, Conn: p.sock, InvitationID: p.id, Key: p.key, Candidates: p.own,
 		OnPeer: func(peer rendezvous.Peer) {
@@ -173,4 +174,14 @@ func (p *paths) pathTo(r *session.Request) string {
 	viewers := slices.Clone(p.viewers)
 	p.mu.Unlock()
 	return session.ClassifyPath(ua.AddrPort(), p.prefixes, viewers)
+}
+
+// nudge registers with the rendezvous again at once: after a lost
+// connection, in case the host's own address changed, so that the viewer
+// resuming finds the new one.
+func (p *paths) nudge() {
+	select {
+	case p.rereg <- struct{}{}:
+	default:
+	}
 }

@@ -75,11 +75,18 @@ func (h *Host) Run(ctx context.Context) error {
 
 	h.emit(Event{Type: EventWaiting})
 	var msgs <-chan received
+	resumeTimer := time.NewTimer(0)
+	<-resumeTimer.C
+	defer resumeTimer.Stop()
+	var resumeC <-chan time.Time // while a lost connection may be resumed
 	for {
 		select {
 		case <-ctx.Done():
 			if s := h.current(); s != nil {
 				return h.closeAndDrain(s, msgs, "the person stopped gethelp")
+			}
+			if h.suspended() {
+				return h.finishLost("the person stopped gethelp")
 			}
 			h.setState(invitations.StateCancelled)
 			h.record("cancelled", map[string]any{"reason": "the person stopped waiting"})
@@ -87,7 +94,7 @@ func (h *Host) Run(ctx context.Context) error {
 			return nil
 
 		case <-expiry.C:
-			if h.current() != nil {
+			if h.current() != nil || h.suspended() {
 				continue // the session goes on; only new connections are refused
 			}
 			h.setState(invitations.StateExpired)
@@ -103,6 +110,8 @@ func (h *Host) Run(ctx context.Context) error {
 			h.emit(Event{Type: EventCancelled, Reason: "the invitation was cancelled"})
 			if s := h.current(); s != nil {
 				_ = h.closeAndDrain(s, msgs, "the person cancelled the invitation")
+			} else if h.suspended() {
+				_ = h.finishLost("the person cancelled the invitation")
 			}
 			return ErrCancelled
 
@@ -113,6 +122,7 @@ func (h *Host) Run(ctx context.Context) error {
 			}
 			if s := h.handle(r); s != nil {
 				msgs = pump(s, stop)
+				resumeC = nil
 			}
 
 		case r := <-h.acceptedOffers():
@@ -120,7 +130,20 @@ func (h *Host) Run(ctx context.Context) error {
 				msgs = pump(s, stop)
 			}
 
+		case <-resumeC:
+			resumeC = nil
+			return h.finishLost("the helper's connection was lost and did not come back")
+
 		case m := <-msgs:
+			var lost *session.ClosedError
+			if s := h.current(); m.err != nil && s != nil && s.ResumeToken() != nil && errors.As(m.err, &lost) && lost.Lost {
+				// Wait for the helper to resume on a new connection.
+				h.suspend(s, lost.Reason)
+				msgs = nil
+				resumeTimer.Reset(h.resumeWindow())
+				resumeC = resumeTimer.C
+				continue
+			}
 			if m.err != nil {
 				err := h.finish(h.current(), m.err)
 				if h.offers == nil {
@@ -205,6 +228,11 @@ func (h *Host) finish(s *session.Conn, end error) error {
 	if sr != nil {
 		stats = sr.stop()
 	}
+	h.mu.Lock()
+	stats.Bytes += h.earlier.Bytes // before lost connections
+	stats.Updates += h.earlier.Updates
+	h.earlier = ShareStats{}
+	h.mu.Unlock()
 	h.setState(invitations.StateUsed)
 	h.record("disconnected", map[string]any{"reason": reason, "by": by, "screen_bytes": stats.Bytes, "updates": stats.Updates})
 	rtt := float64(s.RTT().Microseconds()) / 1000
@@ -214,7 +242,16 @@ func (h *Host) finish(s *session.Conn, end error) error {
 
 func (h *Host) deliver(m session.Message) {
 	switch m.Type {
+	case session.TypeChatAck:
+		h.chats.Acked(m.ID)
 	case session.TypeChat:
+		fresh, ack := h.chats.Arrived(m)
+		if ack.Type != "" {
+			_ = h.current().Send(ack)
+		}
+		if !fresh {
+			return
+		}
 		from := h.current().PeerName()
 		h.record("chat", map[string]any{"from": from, "side": "helper", "text": m.Text})
 		h.emit(Event{Type: EventChat, From: from, Text: m.Text})
@@ -276,6 +313,8 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 	case r.InvitationID != h.inv.ID:
 		r.Reject(session.RejectUnknown, "this computer is not waiting for that invitation", 0)
 		return nil
+	case r.Resuming():
+		return h.resumeSession(r, who)
 	case locked:
 		h.record("refused", merge(who, "reason", "locked"))
 		r.Reject(session.RejectLocked, lockedText, 0)
@@ -295,6 +334,12 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 		r.Reject(session.RejectBusy, "the person is already being helped by someone else", 0)
 		return nil
 	}
+	return h.admit(r, who, false)
+}
+
+// admit welcomes the viewer r and starts the session: sharing, input,
+// files. A resumed session keeps the person's consent.
+func (h *Host) admit(r *session.Request, who map[string]any, resumed bool) *session.Conn {
 	s, err := r.Accept(h.cfg.HostName)
 	if err != nil {
 		h.logger.Warn("welcoming the helper", "err", err)
@@ -306,7 +351,9 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 	h.mu.Lock()
 	h.sess = s
 	h.share = sr
-	h.consent = consent{epoch: h.consent.epoch}
+	if !resumed {
+		h.consent = consent{epoch: h.consent.epoch}
+	}
 	h.endInput, h.inputDone = endInput, inputDone
 	h.sessCtx = inCtx
 	h.mu.Unlock()
@@ -321,6 +368,10 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 	}()
 	h.setState(invitations.StateUsed)
 	path := h.paths.pathTo(r)
+	if resumed {
+		h.resumed(s, who, path)
+		return s
+	}
 	h.record("connected", merge(who, "path", path))
 	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String(), Path: path})
 	return s

@@ -31,6 +31,7 @@ type Conn struct {
 	qc       *quic.Conn
 	ctrl     *quic.Stream
 	peerName string
+	resume   []byte // the session's resume secret (see Message.Resume)
 	logger   *slog.Logger
 
 	wmu sync.Mutex // guards writes to ctrl
@@ -68,6 +69,11 @@ func newConn(qc *quic.Conn, ctrl *quic.Stream, peerName string, logger *slog.Log
 	go c.readLoop()
 	return c
 }
+
+// ResumeToken is the secret that resumes this session after a lost
+// connection (DialConfig.Resume on the viewer's side; the host compares it
+// with Request.Resume). Nil for sessions that cannot be resumed (offers).
+func (c *Conn) ResumeToken() []byte { return c.resume }
 
 // PeerName is the display name the other side announced (the viewer's in a
 // hello, the host's in a welcome). It is the peer's claim, not a verified
@@ -184,6 +190,15 @@ func (c *Conn) Close(reason string) {
 	<-c.done
 }
 
+// Abandon tears the connection down at once, without a goodbye, as if it
+// had been lost (Err then has Lost set): for a session whose viewer has
+// already resumed it on another connection.
+func (c *Conn) Abandon(reason string) {
+	c.setErr(&ClosedError{Reason: reason, Lost: true})
+	c.kill(codeBye, reason)
+	<-c.done
+}
+
 func (c *Conn) closeSend() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -272,10 +287,10 @@ func closedFrom(err error) *ClosedError {
 		}
 		return &ClosedError{Reason: reason, ByPeer: true}
 	case errors.As(err, &idle):
-		return &ClosedError{Reason: "connection lost: no answer from the other side"}
+		return &ClosedError{Reason: "connection lost: no answer from the other side", Lost: true}
 	case errors.Is(err, io.EOF):
 		return &ClosedError{Reason: "the other side closed the session", ByPeer: true}
 	default:
-		return &ClosedError{Reason: "connection lost: " + err.Error()}
+		return &ClosedError{Reason: "connection lost: " + err.Error(), Lost: true}
 	}
 }

@@ -47,6 +47,10 @@ type DialConfig struct {
 	AttemptTimeout time.Duration
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Resume, when set, is the ResumeToken of a session whose connection
+	// was lost: the host then resumes that session instead of refusing a
+	// second helper. The password proof is still required.
+	Resume []byte
 	// Relays are the host's relayed addresses (on a TURN relay). They are
 	// dialed only after RelayDelay, or as soon as every address in
 	// Addresses has failed, so that a direct path wins when there is one.
@@ -312,7 +316,7 @@ func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logg
 	var wmu sync.Mutex
 	err = writeMessage(&wmu, st, Message{
 		Type: TypeHello, Version: Version, Invitation: cfg.InvitationID,
-		Name: cfg.Name, Proof: proof, Offer: cfg.isOffer(), Time: time.Now().UTC(),
+		Name: cfg.Name, Proof: proof, Offer: cfg.isOffer(), Resume: cfg.Resume, Time: time.Now().UTC(),
 	})
 	if err != nil {
 		return nil, offerError(cfg, err)
@@ -336,7 +340,11 @@ func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logg
 		if !stop() {
 			return nil, ctx.Err()
 		}
-		return newConn(qc, st, m.Name, logger.With("remote", qc.RemoteAddr().String()), onDone), nil
+		c := newConn(qc, st, m.Name, logger.With("remote", qc.RemoteAddr().String()), onDone)
+		if len(m.Resume) <= 64 {
+			c.resume = m.Resume
+		}
+		return c, nil
 	case TypeReject:
 		return nil, &RejectError{Code: m.Code, Reason: m.Text, AttemptsLeft: m.AttemptsLeft}
 	default:

@@ -90,6 +90,10 @@ func (e *RejectError) Unwrap() error {
 type ClosedError struct {
 	Reason string // human-readable; never empty
 	ByPeer bool   // the other side ended it
+	// Lost says the connection was lost (no answer, a network error, the
+	// peer's process gone) rather than ended by either side: the viewer
+	// may then resume the session (DialConfig.Resume).
+	Lost bool
 }
 
 func (e *ClosedError) Error() string {

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,8 +18,12 @@ import (
 )
 
 const (
-	keepAlivePeriod = 20 * time.Second
-	maxIdleTimeout  = 60 * time.Second
+	// A lost path must be noticed within seconds, so that the viewer can
+	// resume the session (over another path) well within 5 s: a PING
+	// every second while nothing else is sent (a few dozen bytes), and 3 s
+	// without a packet is a lost connection.
+	keepAlivePeriod = time.Second
+	maxIdleTimeout  = 3 * time.Second
 	helloTimeout    = 10 * time.Second
 )
 
@@ -241,6 +247,7 @@ func (l *Listener) handshake(qc *quic.Conn, relayed bool) {
 		qc:           qc,
 		ctrl:         st,
 		proof:        m.Proof,
+		resume:       m.Resume,
 		l:            l,
 	}
 	select {
@@ -258,10 +265,11 @@ type Request struct {
 	RemoteAddr   net.Addr // the viewer's UDP address
 	Relayed      bool     // it came through the relay (Listener.Serve)
 
-	qc    *quic.Conn
-	ctrl  *quic.Stream
-	proof []byte
-	l     *Listener
+	qc     *quic.Conn
+	ctrl   *quic.Stream
+	proof  []byte
+	resume []byte // the hello's resume secret, if any
+	l      *Listener
 }
 
 // CheckPassword reports whether the viewer's proof matches password
@@ -300,10 +308,27 @@ func (r *Request) Reject(code RejectCode, reason string, attemptsLeft int) {
 
 // Accept welcomes the viewer, announcing hostName, and returns the session.
 func (r *Request) Accept(hostName string) (*Conn, error) {
-	err := writeMessage(new(sync.Mutex), r.ctrl, Message{Type: TypeWelcome, Name: hostName, Time: time.Now().UTC()})
+	var token []byte
+	if !r.Offer() {
+		token = make([]byte, 32)
+		rand.Read(token)
+	}
+	err := writeMessage(new(sync.Mutex), r.ctrl, Message{Type: TypeWelcome, Name: hostName, Resume: token, Time: time.Now().UTC()})
 	if err != nil {
 		_ = r.qc.CloseWithError(codeBye, "host failed to answer")
 		return nil, err
 	}
-	return newConn(r.qc, r.ctrl, r.ViewerName, r.l.logger.With("remote", r.RemoteAddr.String()), nil), nil
+	c := newConn(r.qc, r.ctrl, r.ViewerName, r.l.logger.With("remote", r.RemoteAddr.String()), nil)
+	c.resume = token
+	return c, nil
 }
+
+// Resumes reports whether the viewer asks to resume the session whose
+// ResumeToken is token (compared in constant time). The password proof
+// must still be checked.
+func (r *Request) Resumes(token []byte) bool {
+	return len(token) > 0 && len(r.resume) == len(token) && subtle.ConstantTimeCompare(r.resume, token) == 1
+}
+
+// Resuming reports whether the viewer says it resumes a session.
+func (r *Request) Resuming() bool { return len(r.resume) > 0 }

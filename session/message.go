@@ -12,6 +12,7 @@ const (
 	TypeWelcome = "welcome"
 	TypeReject  = "reject"
 	TypeChat    = "chat"
+	TypeChatAck = "chat_ack" // ID: every chat message up to this one of the sender's arrived
 	TypeBye     = "bye"
 
 	// Screen sharing.
@@ -72,6 +73,14 @@ type Message struct {
 	Invitation string `json:"invitation,omitempty"`
 	Proof      []byte `json:"proof,omitempty"`
 	Offer      bool   `json:"offer,omitempty"` // an offer of help: no invitation, no proof (see the package doc)
+
+	// welcome: a secret the viewer resumes this session with after losing
+	// the connection; hello: the secret of the session it resumes.
+	Resume []byte `json:"resume,omitempty"`
+	// chat, chat_ack: the sender's number of the chat message (1, 2, 3…
+	// within a session and its resumptions), so that a resumed session
+	// sends again what did not arrive, and nothing twice.
+	ID uint64 `json:"id,omitempty"`
 
 	// hello (the viewer's name), welcome (the host's name), chat (the author)
 	Name string `json:"name,omitempty"`

@@ -27,7 +27,7 @@ func (v *Viewer) SetClipboard(text string) error {
 	if len(text) > MaxClipboard {
 		return errors.New("viewer: clipboard text is longer than 48 KiB")
 	}
-	if err := v.conn.Send(session.Message{Type: session.TypeClipboard, Text: text}); err != nil {
+	if err := v.session().Send(session.Message{Type: session.TypeClipboard, Text: text}); err != nil {
 		return err
 	}
 	v.record("clipboard", map[string]any{"direction": toHost, "bytes": len(text)})

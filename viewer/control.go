@@ -45,7 +45,7 @@ func (v *Viewer) InControl() bool {
 // RequestControl asks the person for control of their computer; the answer
 // comes as a control_granted or control_denied event.
 func (v *Viewer) RequestControl() error {
-	if err := v.conn.Send(session.Message{Type: session.TypeRequestControl}); err != nil {
+	if err := v.session().Send(session.Message{Type: session.TypeRequestControl}); err != nil {
 		return err
 	}
 	v.record("control_requested", nil)
@@ -56,7 +56,7 @@ func (v *Viewer) RequestControl() error {
 // ReleaseControl gives control back to the person; a control_revoked
 // event with By "helper" follows.
 func (v *Viewer) ReleaseControl() error {
-	if err := v.conn.Send(session.Message{Type: session.TypeReleaseControl}); err != nil {
+	if err := v.session().Send(session.Message{Type: session.TypeReleaseControl}); err != nil {
 		return err
 	}
 	v.record("control_released", nil)
@@ -76,7 +76,7 @@ func (v *Viewer) SendInput(ctx context.Context, in session.Input) error {
 	}
 	v.ctl.buf = p
 	if v.ctl.w == nil {
-		w, err := v.conn.OpenChannel(ctx, session.ChannelInput)
+		w, err := v.session().OpenChannel(ctx, session.ChannelInput)
 		if err != nil {
 			return err
 		}

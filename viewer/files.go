@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/session/files"
@@ -59,8 +60,13 @@ func (v *Viewer) SendOffer(path string, offer files.Offer) error {
 }
 
 func (v *Viewer) sendFile(ctx context.Context, path string, offer files.Offer) {
-	st, err := v.conn.OpenStream(ctx, session.ChannelFile)
+	conn := v.session()
+	st, err := conn.OpenStream(ctx, session.ChannelFile)
 	if err != nil {
+		if lost(conn) {
+			v.keepInterrupted(path, offer)
+			return
+		}
 		v.fileFailed(offer, toHost, err)
 		return
 	}
@@ -70,6 +76,12 @@ func (v *Viewer) sendFile(ctx context.Context, path string, offer files.Offer) {
 		v.emit(Event{Type: EventFileProgress, ID: offer.ID, Name: offer.Name, Done: done, Total: total, Direction: toHost})
 	}
 	if _, err := files.Send(ctx, st, path, offer, progress); err != nil {
+		if !errors.Is(err, files.ErrDeclined) && lost(conn) {
+			// The session resumes on a new connection and offers the
+			// file again there; the person's side resumes it.
+			v.keepInterrupted(path, offer)
+			return
+		}
 		v.fileFailed(offer, toHost, err)
 		return
 	}
@@ -88,7 +100,7 @@ func (v *Viewer) DeclineFile(id string) error { return v.decisions.Decide(id, fa
 // serveFiles receives the person's files until ctx ends.
 func (v *Viewer) serveFiles(ctx context.Context) {
 	for {
-		st, err := v.conn.AcceptStream(ctx, session.ChannelFile)
+		st, err := v.session().AcceptStream(ctx, session.ChannelFile)
 		if err != nil {
 			return
 		}
@@ -102,6 +114,7 @@ func (v *Viewer) serveFiles(ctx context.Context) {
 }
 
 func (v *Viewer) receiveFile(ctx context.Context, st *session.Stream) {
+	conn := v.session()
 	var (
 		mu      sync.Mutex
 		offered files.Offer
@@ -115,7 +128,7 @@ func (v *Viewer) receiveFile(ctx context.Context, st *session.Stream) {
 			return errors.New("no folder for received files")
 		}
 		return v.decisions.Wait(ctx, o, func(o files.Offer) {
-			v.emit(Event{Type: EventFileOffer, ID: o.ID, Name: o.Name, Size: o.Size, SHA256: o.SHA256, From: v.conn.PeerName()})
+			v.emit(Event{Type: EventFileOffer, ID: o.ID, Name: o.Name, Size: o.Size, SHA256: o.SHA256, From: v.session().PeerName()})
 		})
 	}
 	progress := func(done, total int64) {
@@ -129,7 +142,12 @@ func (v *Viewer) receiveFile(ctx context.Context, st *session.Stream) {
 	v.inboxOnce.Do(func() { v.inbox = &files.Inbox{Dir: dir} })
 	res, err := v.inbox.Receive(ctx, st, decide, progress)
 	if err != nil {
-		if o := offer(); o.ID != "" {
+		if o := offer(); o.ID != "" && !errors.Is(err, files.ErrDeclined) && lost(conn) {
+			// The person's side offers it again on the resumed
+			// connection; the partial file is kept for that.
+			v.record("file_interrupted", map[string]any{"name": o.Name, "size": o.Size, "direction": fromHost})
+		} else if o.ID != "" {
+			v.decisions.Done(o.ID)
 			v.fileFailed(o, fromHost, err)
 		} else {
 			v.logger.Info("refused a file offer", "err", err)
@@ -137,6 +155,7 @@ func (v *Viewer) receiveFile(ctx context.Context, st *session.Stream) {
 		return
 	}
 	o := res.Offer
+	v.decisions.Done(o.ID)
 	v.record("file_received", map[string]any{"name": o.Name, "size": o.Size, "sha256": o.SHA256, "direction": fromHost, "path": res.Path, "resumed_from": res.ResumedFrom})
 	v.emit(Event{Type: EventFileReceived, ID: o.ID, Name: o.Name, Size: o.Size, SHA256: o.SHA256, Path: res.Path, Direction: fromHost})
 }
@@ -145,4 +164,46 @@ func (v *Viewer) fileFailed(o files.Offer, dir string, err error) {
 	reason := files.Describe(err)
 	v.record("file_failed", map[string]any{"name": o.Name, "size": o.Size, "sha256": o.SHA256, "direction": dir, "reason": reason})
 	v.emit(Event{Type: EventFileFailed, ID: o.ID, Name: o.Name, Size: o.Size, Direction: dir, Reason: reason})
+}
+
+// lost waits (briefly) for conn to end and reports whether its connection
+// was lost, rather than ended: a transfer cut by a lost connection goes on
+// after the resume.
+func lost(conn *session.Conn) bool {
+	select {
+	case <-conn.Done():
+	case <-time.After(time.Second):
+		return false
+	}
+	var ce *session.ClosedError
+	return errors.As(conn.Err(), &ce) && ce.Lost
+}
+
+// keepInterrupted remembers a file whose sending the lost connection cut,
+// to offer it again once the session resumes.
+func (v *Viewer) keepInterrupted(path string, offer files.Offer) {
+	v.record("file_interrupted", map[string]any{"name": offer.Name, "size": offer.Size, "direction": toHost})
+	v.interruptMu.Lock()
+	defer v.interruptMu.Unlock()
+	v.interrupted = append(v.interrupted, interrupted{path, offer})
+}
+
+// resumeTransfers offers again what the lost connection cut.
+func (v *Viewer) resumeTransfers() {
+	v.interruptMu.Lock()
+	list := v.interrupted
+	v.interrupted = nil
+	v.interruptMu.Unlock()
+	for _, t := range list {
+		v.transfers.Add(1)
+		go func() {
+			defer v.transfers.Done()
+			v.sendFile(v.runCtx(), t.path, t.offer)
+		}()
+	}
+}
+
+type interrupted struct {
+	path  string
+	offer files.Offer
 }

@@ -67,7 +67,7 @@ func (v *Viewer) SubscribeScreen() (<-chan ScreenUpdate, func()) {
 
 // receiveScreen applies the host's screen updates until the session ends.
 func (v *Viewer) receiveScreen(ctx context.Context) {
-	r, err := v.conn.AcceptChannel(ctx, session.ChannelScreen, session.MaxScreenFrame)
+	r, err := v.session().AcceptChannel(ctx, session.ChannelScreen, session.MaxScreenFrame)
 	if err != nil {
 		return // the session ended, or the host shares no screen
 	}
@@ -75,14 +75,14 @@ func (v *Viewer) receiveScreen(ctx context.Context) {
 	for {
 		p, err := r.ReadFrame()
 		if err != nil {
-			if ctx.Err() == nil && v.conn.Err() == nil {
+			if ctx.Err() == nil && v.session().Err() == nil {
 				v.logger.Warn("screen channel failed", "err", err)
 			}
 			return
 		}
 		if err := v.applyScreen(p); err != nil {
 			v.logger.Error("bad screen update", "err", err)
-			v.conn.Close("the helper's gethelp received a corrupt screen update")
+			v.session().Close("the helper's gethelp received a corrupt screen update")
 			return
 		}
 	}
@@ -110,7 +110,7 @@ func (v *Viewer) applyScreen(p []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := v.conn.Send(session.Message{Type: session.TypeScreenAck, Seq: f.Seq}); err != nil {
+	if err := v.session().Send(session.Message{Type: session.TypeScreenAck, Seq: f.Seq}); err != nil {
 		return nil // the session is ending
 	}
 	v.emit(Event{Type: EventFrame, Seq: f.Seq, W: u.W, H: u.H, Bytes: len(p), LatencyMs: ms(u.Latency)})
@@ -146,10 +146,10 @@ func (v *Viewer) Snapshot(path string) error {
 
 // SetBandwidth asks the host for another bandwidth level.
 func (v *Viewer) SetBandwidth(lv screen.Level) error {
-	return v.conn.Send(session.Message{Type: session.TypeBandwidth, Level: lv.String()})
+	return v.session().Send(session.Message{Type: session.TypeBandwidth, Level: lv.String()})
 }
 
 // ShowMonitor asks the host to show monitor i (-1: all).
 func (v *Viewer) ShowMonitor(i int) error {
-	return v.conn.Send(session.Message{Type: session.TypeMonitor, Monitor: &i})
+	return v.session().Send(session.Message{Type: session.TypeMonitor, Monitor: &i})
 }

@@ -3,9 +3,11 @@ package viewer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gethelp/gethelp/invitations"
@@ -54,6 +56,9 @@ type Event struct {
 	Reason string    `json:"reason,omitempty"`
 	RTTms  float64   `json:"rtt_ms,omitempty"`
 	Log    string    `json:"log,omitempty"`
+	// Resumed (connected) says the session goes on after a lost
+	// connection, without a new password.
+	Resumed bool `json:"resumed,omitempty"`
 
 	// Screen sharing.
 	Seq       uint32                `json:"seq,omitempty"`
@@ -86,20 +91,36 @@ type Event struct {
 
 // Event types.
 const (
-	EventConnected    = "connected"
+	EventConnected    = "connected" // also after a resume (Resumed)
 	EventChat         = "chat"
 	EventDisconnected = "disconnected"
+	// EventReconnecting: the connection was lost (Reason); the viewer
+	// resumes the session, over whatever path works, for up to
+	// ResumeWindow. A connected event with Resumed follows, or
+	// disconnected.
+	EventReconnecting = "reconnecting"
 )
+
+// ResumeWindow is how long the viewer tries to resume a session whose
+// connection was lost; the host waits as long (host.ResumeWindow).
+const ResumeWindow = 30 * time.Second
 
 // Viewer is a connected helper.
 type Viewer struct {
-	cfg    Config
-	conn   *session.Conn
-	log    *sessionlog.Log
-	logger *slog.Logger
-	evmu   sync.Mutex
-	fb     framebuffer
-	ctl    control
+	cfg   Config
+	conn  atomic.Pointer[session.Conn] // the current connection; another after a resume
+	dial  session.DialConfig           // how to connect again (zero for offers)
+	rdv   string                       // the invitation's rendezvous
+	path  string                       // the last connection's path
+	chats session.Chats
+
+	interruptMu sync.Mutex
+	interrupted []interrupted // guarded by interruptMu: sending cut by a lost connection
+	log         *sessionlog.Log
+	logger      *slog.Logger
+	evmu        sync.Mutex
+	fb          framebuffer
+	ctl         control
 
 	ctx       context.Context // ends when Run has returned
 	cancel    context.CancelFunc
@@ -131,7 +152,7 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 	if err := inv.CheckExpiry(cfg.Now()); err != nil {
 		return nil, err
 	}
-	conn, path, err := connect(ctx, session.DialConfig{
+	dc := session.DialConfig{
 		Addresses:      inv.Addresses,
 		Pin:            inv.Pin,
 		InvitationID:   inv.ID,
@@ -139,16 +160,23 @@ func Open(ctx context.Context, cfg Config) (*Viewer, error) {
 		Name:           cfg.Name,
 		AttemptTimeout: cfg.AttemptTimeout,
 		Logger:         logger,
-	}, inv.Rendezvous, logger)
+	}
+	conn, path, err := connect(ctx, dc, inv.Rendezvous, logger)
 	if err != nil {
 		return nil, err
 	}
-	return start(cfg, conn, path, inv.ID, logger)
+	v, err := start(cfg, conn, path, inv.ID, logger)
+	if err != nil {
+		return nil, err
+	}
+	v.dial, v.rdv = dc, inv.Rendezvous
+	return v, nil
 }
 
 // start makes the Viewer of a session that has begun. logID names its log.
 func start(cfg Config, conn *session.Conn, path, logID string, logger *slog.Logger) (*Viewer, error) {
-	v := &Viewer{cfg: cfg, conn: conn, logger: logger}
+	v := &Viewer{cfg: cfg, logger: logger, path: path}
+	v.conn.Store(conn)
 	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.fb.dec = screen.NewDecoder()
 	v.fb.subs = make(map[chan ScreenUpdate]struct{})
@@ -189,8 +217,11 @@ func (v *Viewer) record(event string, attrs map[string]any) {
 	}
 }
 
+// session is the current connection.
+func (v *Viewer) session() *session.Conn { return v.conn.Load() }
+
 // HostName is the name the host announced.
-func (v *Viewer) HostName() string { return v.conn.PeerName() }
+func (v *Viewer) HostName() string { return v.session().PeerName() }
 
 // LogPath returns the helper's session log path, or "".
 func (v *Viewer) LogPath() string {
@@ -200,9 +231,15 @@ func (v *Viewer) LogPath() string {
 	return v.log.Path()
 }
 
-// Chat sends a chat message to the person.
+// Chat sends a chat message to the person. While the connection is being
+// resumed it is kept and sent once it is back (and again after a resume
+// when the person's side had not acknowledged it).
 func (v *Viewer) Chat(text string) error {
-	if err := v.conn.Send(session.Message{Type: session.TypeChat, Text: text, Name: v.cfg.Name}); err != nil {
+	if len(text) > session.MaxChatText {
+		return fmt.Errorf("viewer: chat message is %d bytes, the limit is %d", len(text), session.MaxChatText)
+	}
+	m := v.chats.Number(session.Message{Type: session.TypeChat, Text: text, Name: v.cfg.Name})
+	if err := v.session().Send(m); err != nil && !v.resuming() {
 		return err
 	}
 	v.record("chat", map[string]any{"from": v.cfg.Name, "side": "helper", "text": text})
@@ -215,43 +252,130 @@ func (v *Viewer) Disconnect(reason string) {
 	if reason == "" {
 		reason = "the helper disconnected"
 	}
-	v.conn.Close(reason)
+	v.session().Close(reason)
+	v.cancel() // ends a resume under way
 }
 
 // Run delivers the session's events until it ends, then returns nil (or
-// ctx's error, after disconnecting). It closes the log.
+// ctx's error, after disconnecting). When the connection is lost (not
+// ended by either side) it resumes the session on a new connection, over
+// whatever path works then, without a new password: chat that had not
+// arrived is sent again and file transfers under way go on. It closes the
+// log.
 func (v *Viewer) Run(ctx context.Context) error {
 	defer func() {
 		if v.log != nil {
 			v.log.Close()
 		}
 	}()
-	screenCtx, stopScreen := context.WithCancel(ctx)
-	screenDone := make(chan struct{})
-	go func() { defer close(screenDone); v.receiveScreen(screenCtx) }()
-	defer func() { stopScreen(); <-screenDone }()
-	filesDone := make(chan struct{})
-	go func() { defer close(filesDone); v.serveFiles(v.ctx) }()
-	defer func() { v.cancel(); <-filesDone; v.transfers.Wait() }()
+	defer func() { v.cancel(); v.transfers.Wait() }()
 	for {
-		m, err := v.conn.Receive(ctx)
+		err := v.serve(ctx)
+		var ce *session.ClosedError
+		if ctx.Err() != nil || !errors.As(err, &ce) || !ce.Lost || v.dial.InvitationID == "" || v.session().ResumeToken() == nil {
+			if ctx.Err() != nil {
+				v.session().Close("the helper closed gethelp")
+				v.end(v.session().Err())
+				return ctx.Err()
+			}
+			v.end(err)
+			return nil
+		}
+		if rerr := v.resume(ctx, ce.Reason); rerr != nil {
+			if ctx.Err() != nil {
+				v.end(err)
+				return ctx.Err()
+			}
+			v.end(err)
+			return nil
+		}
+	}
+}
+
+// serve runs one connection: it receives the screen, files and messages
+// until the connection ends, and returns how it ended.
+func (v *Viewer) serve(ctx context.Context) error {
+	conn := v.session()
+	sctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); v.receiveScreen(sctx) }()
+	go func() { defer wg.Done(); v.serveFiles(sctx) }()
+	defer func() { stop(); wg.Wait() }()
+	for {
+		m, err := conn.Receive(ctx)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			v.conn.Close("the helper closed gethelp")
-			v.end(v.conn.Err())
 			return err
 		}
 		if err != nil {
-			v.end(err)
-			return nil
+			return err
 		}
 		v.deliver(m)
 	}
 }
 
+// resuming reports whether the connection is lost and being resumed.
+func (v *Viewer) resuming() bool {
+	var ce *session.ClosedError
+	return errors.As(v.session().Err(), &ce) && ce.Lost
+}
+
+// resume connects again with the lost session's resume token, for up to
+// ResumeWindow, and makes the new connection current.
+func (v *Viewer) resume(ctx context.Context, reason string) error {
+	old := v.session()
+	start := time.Now()
+	v.closeInput() // it was on the lost connection; SendInput opens another
+	v.record("connection_lost", map[string]any{"reason": reason})
+	v.emit(Event{Type: EventReconnecting, Reason: reason})
+	rctx, cancel := context.WithTimeout(ctx, ResumeWindow)
+	defer cancel()
+	defer context.AfterFunc(v.ctx, cancel)() // Disconnect stops it
+	dc := v.dial
+	dc.Resume = old.ResumeToken()
+	if v.path == session.PathRelayed {
+		dc.RelayDelay = time.Millisecond // it was the only way last time
+	}
+	for attempt := 0; ; attempt++ {
+		conn, path, err := connect(rctx, dc, v.rdv, v.logger)
+		if err == nil {
+			v.conn.Store(conn)
+			v.path = path
+			v.record("resumed", map[string]any{"addr": conn.RemoteAddr().String(), "path": path, "after_ms": time.Since(start).Milliseconds()})
+			v.emit(Event{Type: EventConnected, Host: conn.PeerName(), Addr: conn.RemoteAddr().String(), RTTms: ms(conn.RTT()), Path: path, Resumed: true})
+			for _, m := range v.chats.Unacked() {
+				_ = conn.Send(m)
+			}
+			v.resumeTransfers()
+			return nil
+		}
+		var rej *session.RejectError
+		if errors.As(err, &rej) {
+			v.logger.Info("the host refused to resume", "err", err)
+			return err
+		}
+		v.logger.Info("resuming", "attempt", attempt, "err", err)
+		select {
+		case <-rctx.Done():
+			return rctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 func (v *Viewer) deliver(m session.Message) {
 	switch m.Type {
+	case session.TypeChatAck:
+		v.chats.Acked(m.ID)
 	case session.TypeChat:
-		from := v.conn.PeerName()
+		fresh, ack := v.chats.Arrived(m)
+		if ack.Type != "" {
+			_ = v.session().Send(ack)
+		}
+		if !fresh {
+			return
+		}
+		from := v.session().PeerName()
 		if m.Name != "" && m.Name != from {
 			from = m.Name // relayed from the ticket's thread or e-mail
 		}

@@ -1,0 +1,304 @@
+//go:build linux
+
+package integration_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gethelp/gethelp/host"
+	"github.com/gethelp/gethelp/host/synthetic"
+	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/rendezvous"
+	"github.com/gethelp/gethelp/session"
+	"github.com/gethelp/gethelp/viewer"
+)
+
+// events collects what one side reports, for tests that look back.
+type events[E any] struct {
+	mu   sync.Mutex
+	list []E
+	more chan struct{}
+}
+
+func newEvents[E any]() *events[E] { return &events[E]{more: make(chan struct{}, 1)} }
+
+func (e *events[E]) add(ev E) {
+	e.mu.Lock()
+	e.list = append(e.list, ev)
+	e.mu.Unlock()
+	select {
+	case e.more <- struct{}{}:
+	default:
+	}
+}
+
+// await waits until ok holds for the events so far, and returns them.
+func (e *events[E]) await(t *testing.T, what string, ok func([]E) bool) []E {
+	t.Helper()
+	deadline := time.After(40 * time.Second)
+	for {
+		e.mu.Lock()
+		list := slices.Clone(e.list)
+		e.mu.Unlock()
+		if ok(list) {
+			return list
+		}
+		select {
+		case <-e.more:
+		case <-deadline:
+			t.Fatalf("waited in vain for %s", what)
+		}
+	}
+}
+
+// TestNATResumeAfterHostAddressChange: mid-session, with a file on its way
+// to the helper, the host's router gets another public address (its NAT
+// mappings die with the old one). Both sides notice the lost connection,
+// the viewer resumes the session through the rendezvous on a newly
+// punched path, without a new password; chat written during the outage
+// arrives once on each side, and the file finishes (resumed, SHA-256
+// checked) without anyone accepting it again.
+func TestNATResumeAfterHostAddressChange(t *testing.T) {
+	lab := newNATLab(t)
+	var pc net.PacketConn
+	lab.in("pub", func() {
+		var err error
+		if pc, err = net.ListenPacket("udp", rendezvousAddr); err != nil {
+			t.Fatal(err)
+		}
+	})
+	srv, err := rendezvous.NewServer(pc, rendezvous.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	hostEv, viewEv := newEvents[host.Event](), newEvents[viewer.Event]()
+	var h *host.Host
+	lab.in("h", func() {
+		h, err = host.New(host.Config{
+			TTL: time.Hour, HostName: "Alice", Rendezvous: rendezvousAddr,
+			Source: synthetic.New(320, 200, 10), FilesDir: t.TempDir(), OnEvent: hostEv.add,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	hostDone := make(chan error, 1)
+	lab.in("h", func() { go func() { hostDone <- h.Run(ctx) }() })
+	defer func() { cancel(); <-hostDone }()
+	hostEv.await(t, "the host waiting", func(es []host.Event) bool { return hasType(es, host.EventWaiting) })
+	awaitRegistered(t, ctx, lab, h.Invitation())
+
+	inbox := t.TempDir()
+	var v *viewer.Viewer
+	lab.in("v", func() {
+		v, err = viewer.Open(ctx, viewer.Config{
+			Invitation: h.Invitation(), Password: h.Password(), Name: "Bob", FilesDir: inbox, OnEvent: viewEv.add,
+		})
+		if err != nil {
+			t.Fatalf("viewer: %v", err)
+		}
+	})
+	viewerDone := make(chan error, 1)
+	// Run resumes from new sockets: in the viewer's namespace, as its own
+	// process would be.
+	go lab.in("v", func() { viewerDone <- v.Run(ctx) })
+	defer func() { v.Disconnect(""); <-viewerDone }()
+	viewEv.await(t, "the viewer connected", func(es []viewer.Event) bool { return hasType(es, viewer.EventConnected) })
+
+	// A file from the person to the helper, big enough to be under way
+	// when the address changes. The helper accepts it once.
+	data := make([]byte, 96<<20)
+	rand.Read(data[:1<<20])
+	for i := 1 << 20; i < len(data); i += 1 << 20 {
+		copy(data[i:], data[:1<<20])
+		data[i] ^= byte(i >> 20) // no two megabytes alike
+	}
+	src := filepath.Join(t.TempDir(), "logs.tar")
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SendFile(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	offer := viewEv.await(t, "the file offer", func(es []viewer.Event) bool { return hasType(es, viewer.EventFileOffer) })
+	if err := v.AcceptFile(lastOf(offer, viewer.EventFileOffer).ID); err != nil {
+		t.Fatal(err)
+	}
+	viewEv.await(t, "the file under way", func(es []viewer.Event) bool {
+		for _, e := range es {
+			if e.Type == viewer.EventFileProgress && e.Done > 0 {
+				return true
+			}
+		}
+		return false
+	})
+
+	// The host's public address changes: its NAT's mappings are gone.
+	lab.ip("rh", "addr", "del", "203.0.113.10/24", "dev", "wan")
+	lab.ip("rh", "addr", "add", "203.0.113.11/24", "dev", "wan")
+	changed := time.Now()
+	if err := h.Chat("written during the outage by Alice"); err != nil {
+		t.Fatalf("chat during the outage: %v", err)
+	}
+	if err := v.Chat("written during the outage by Bob"); err != nil {
+		t.Fatalf("chat during the outage: %v", err)
+	}
+
+	viewEv.await(t, "the viewer noticing the loss", func(es []viewer.Event) bool { return hasType(es, viewer.EventReconnecting) })
+	es := viewEv.await(t, "the viewer resuming", func(es []viewer.Event) bool {
+		for _, e := range es {
+			if e.Type == viewer.EventConnected && e.Resumed {
+				return true
+			}
+		}
+		return false
+	})
+	took := time.Since(changed)
+	resumed := lastOf(es, viewer.EventConnected)
+	t.Logf("resumed over %s at %s, %v after the address changed", resumed.Path, resumed.Addr, took.Round(time.Millisecond))
+	if !strings.HasPrefix(resumed.Addr, "203.0.113.11:") {
+		t.Errorf("resumed at %s, want the host's new public address 203.0.113.11", resumed.Addr)
+	}
+	hostEv.await(t, "the host resuming", func(es []host.Event) bool {
+		for _, e := range es {
+			if e.Type == host.EventConnected && e.Resumed {
+				return true
+			}
+		}
+		return false
+	})
+	if !hasType(hostEv.await(t, "host events", func([]host.Event) bool { return true }), host.EventReconnecting) {
+		t.Error("the host resumed without having reported the loss")
+	}
+
+	// Chat from the outage arrives, once each.
+	hostEv.await(t, "Bob's chat at the host", func(es []host.Event) bool {
+		return countChat(es, func(e host.Event) (string, bool) { return e.Text, e.Self }, "written during the outage by Bob") >= 1
+	})
+	viewEv.await(t, "Alice's chat at the viewer", func(es []viewer.Event) bool {
+		return countChat(es, func(e viewer.Event) (string, bool) { return e.Text, e.Self }, "written during the outage by Alice") >= 1
+	})
+	// The file arrives whole, without a second offer.
+	es = viewEv.await(t, "the file received", func(es []viewer.Event) bool {
+		return hasType(es, viewer.EventFileReceived) || hasType(es, viewer.EventFileFailed)
+	})
+	if e := lastOf(es, viewer.EventFileFailed); e.Type != "" {
+		t.Fatalf("the file failed: %s", e.Reason)
+	}
+	got := lastOf(es, viewer.EventFileReceived)
+	// It was cut by the loss and finished on the resumed connection.
+	if slices.IndexFunc(es, func(e viewer.Event) bool { return e.Type == viewer.EventFileReceived }) <
+		slices.IndexFunc(es, func(e viewer.Event) bool { return e.Type == viewer.EventConnected && e.Resumed }) {
+		t.Fatal("the file arrived before the connection was lost: the test proves nothing about resuming it")
+	}
+	if n := countType(es, viewer.EventFileOffer); n != 1 {
+		t.Errorf("the helper was offered the file %d times, want once", n)
+	}
+	b, err := os.ReadFile(got.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, data) {
+		t.Fatalf("the received file differs (%d bytes, want %d)", len(b), len(data))
+	}
+	// Nothing was said twice: a little later, still one of each.
+	time.Sleep(300 * time.Millisecond)
+	hs := hostEv.await(t, "host events", func([]host.Event) bool { return true })
+	vs := viewEv.await(t, "viewer events", func([]viewer.Event) bool { return true })
+	if n := countChat(hs, func(e host.Event) (string, bool) { return e.Text, e.Self }, "written during the outage by Bob"); n != 1 {
+		t.Errorf("the host showed Bob's outage chat %d times", n)
+	}
+	if n := countChat(vs, func(e viewer.Event) (string, bool) { return e.Text, e.Self }, "written during the outage by Alice"); n != 1 {
+		t.Errorf("the viewer showed Alice's outage chat %d times", n)
+	}
+	if hasType(vs, viewer.EventDisconnected) || hasType(hs, host.EventDisconnected) {
+		t.Error("a side reported the session ended")
+	}
+	if resumed.Path != session.PathPunched {
+		t.Errorf("resumed over %q, want punched", resumed.Path)
+	}
+}
+
+type typed interface{ host.Event | viewer.Event }
+
+func typeOf[E typed](e E) string {
+	switch e := any(e).(type) {
+	case host.Event:
+		return e.Type
+	case viewer.Event:
+		return e.Type
+	}
+	return ""
+}
+
+func hasType[E typed](es []E, typ string) bool { return countType(es, typ) > 0 }
+
+func countType[E typed](es []E, typ string) int {
+	n := 0
+	for _, e := range es {
+		if typeOf(e) == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func lastOf[E typed](es []E, typ string) E {
+	for i := len(es) - 1; i >= 0; i-- {
+		if typeOf(es[i]) == typ {
+			return es[i]
+		}
+	}
+	var zero E
+	return zero
+}
+
+// countChat counts the chat events from the other side with text.
+func countChat[E typed](es []E, get func(E) (string, bool), text string) int {
+	n := 0
+	for _, e := range es {
+		if typeOf(e) != "chat" {
+			continue
+		}
+		if got, self := get(e); got == text && !self {
+			n++
+		}
+	}
+	return n
+}
+
+// awaitRegistered waits until the rendezvous knows the host.
+func awaitRegistered(t *testing.T, ctx context.Context, lab *natLab, inv *invitations.Invitation) {
+	t.Helper()
+	var sock *session.Socket
+	lab.in("pub", func() {
+		var err error
+		if sock, err = session.ListenSocket("203.0.113.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	defer sock.Close()
+	sk, err := rendezvous.Seek(ctx, rendezvous.SeekConfig{
+		Server: netip.MustParseAddrPort(rendezvousAddr), Conn: sock, InvitationID: inv.ID, Pin: inv.Pin,
+	})
+	if err != nil {
+		t.Fatalf("the rendezvous does not know the host: %v", err)
+	}
+	sk.Close()
+}
