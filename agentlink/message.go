@@ -135,7 +135,7 @@ type Identity struct {
 // Summary is an honest account of a session, for the ticket's thread.
 type Summary struct {
 	Duration    time.Duration `json:"duration_ns"`
-	Path        string        `json:"path"` // "direct" or "relayed"
+	Path        string        `json:"path"` // "lan", "direct", "punched" or "relayed" (as session names them)
 	RTT         time.Duration `json:"rtt_ns"`
 	ScreenBytes int64         `json:"screen_bytes"`
 	Updates     int           `json:"updates"`

@@ -462,8 +462,15 @@ func summaryText(s *agentlink.Summary) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s, %s connection, round trip %.1f ms, %s of screen in %d updates.",
-		s.Duration.Round(time.Second), s.Path, float64(s.RTT.Microseconds())/1000, megabytes(s.ScreenBytes), s.Updates)
+	path := map[string]string{
+		"lan": "direct connection (same network)", "direct": "direct connection",
+		"punched": "direct connection (through NAT)", "relayed": "relayed connection (end-to-end encrypted)",
+	}[s.Path]
+	if path == "" {
+		path = "connection"
+	}
+	fmt.Fprintf(&b, "%s, %s, round trip %.1f ms, %s of screen in %d updates.",
+		s.Duration.Round(time.Second), path, float64(s.RTT.Microseconds())/1000, megabytes(s.ScreenBytes), s.Updates)
 	if s.Reason != "" {
 		b.WriteString(" Ended: " + s.Reason + ".")
 	}

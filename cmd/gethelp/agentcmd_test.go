@@ -18,6 +18,7 @@ import (
 
 	"github.com/gethelp/gethelp/agentlink"
 	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
 )
 
 var (
@@ -176,7 +177,7 @@ func TestAgentCommand(t *testing.T) {
 
 	// The bot cancels: the session ends, the helper is told why.
 	l.send(agentlink.Message{Type: agentlink.TypeCancel, Ticket: "T-1", Reason: "Ann closed the ticket"})
-	if m := l.expect(agentlink.TypeStatus, agentlink.StatusEnded); m.Summary == nil || m.Summary.Path != agentlink.PathDirect {
+	if m := l.expect(agentlink.TypeStatus, agentlink.StatusEnded); m.Summary == nil || m.Summary.Path != session.PathLAN {
 		t.Errorf("status %+v", m)
 	}
 	if ev := v.next("disconnected"); !strings.Contains(str(ev, "reason"), "Ann closed the ticket") {

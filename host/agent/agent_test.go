@@ -11,6 +11,7 @@ import (
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/agent"
 	"github.com/gethelp/gethelp/invitations"
+	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/viewer"
 )
 
@@ -107,7 +108,7 @@ func TestSession(t *testing.T) {
 	v.disconnect("Bob is done")
 	end := l.expect(agentlink.TypeStatus, agentlink.StatusEnded)
 	s := end.Summary
-	if s == nil || s.Duration <= 0 || s.Path != agentlink.PathDirect || s.ScreenBytes <= 0 || s.Updates <= 0 || !strings.Contains(s.Reason, "Bob is done") {
+	if s == nil || s.Duration <= 0 || s.Path != session.PathLAN || s.ScreenBytes <= 0 || s.Updates <= 0 || !strings.Contains(s.Reason, "Bob is done") {
 		t.Errorf("summary %+v", s)
 	}
 	r.event(agent.EventSession, host.EventDisconnected)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -30,6 +31,7 @@ type ticket struct {
 	cancelled string             // why the bot or the person cancelled it; "" if not
 
 	connectedAt time.Time
+	path        string // the connection's path (session.PathLAN, ...), as of the last connected event
 	helperName  string // the name the helper's viewer announced
 	seen        map[string]struct{}
 	seenOrder   []string
@@ -285,6 +287,10 @@ func (a *Agent) hostEvent(t *ticket, h *host.Host, e host.Event) {
 	case host.EventWaiting:
 		a.sendLocked(status(agentlink.StatusWaiting, ""))
 	case host.EventConnected:
+		t.path = e.Path
+		if e.Resumed {
+			break // the same session, after a lost connection: still connected
+		}
 		t.state, t.connectedAt, t.helperName = StateConnected, now, e.Helper
 		a.sendLocked(status(agentlink.StatusConnected, e.Helper))
 		select {
@@ -319,7 +325,7 @@ func (a *Agent) hostEvent(t *ticket, h *host.Host, e host.Event) {
 		}
 		m := status(agentlink.StatusEnded, e.Reason)
 		m.Summary = &agentlink.Summary{
-			Duration: d, Path: agentlink.PathDirect, RTT: time.Duration(e.RTTms * float64(time.Millisecond)),
+			Duration: d, Path: cmp.Or(t.path, agentlink.PathDirect), RTT: time.Duration(e.RTTms * float64(time.Millisecond)),
 			ScreenBytes: e.ScreenBytes, Updates: e.Updates, Reason: e.Reason,
 		}
 		a.sendLocked(m)
