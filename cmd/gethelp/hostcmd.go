@@ -407,7 +407,13 @@ func (m *Main) printHostEvent(e host.Event) {
 	switch e.Type {
 	case host.EventWaiting:
 		fmt.Fprintln(w, "Waiting for your helper to connect. Press Ctrl-C to cancel the invitation.")
+	case host.EventReconnecting:
+		fmt.Fprintf(w, "The connection to %s was lost (%s). Waiting up to %d seconds for them to come back; Ctrl-C ends the session.\n", e.Helper, e.Reason, int(host.ResumeWindow.Seconds()))
 	case host.EventConnected:
+		if e.Resumed {
+			fmt.Fprintf(w, "%s is back, from %s%s. The session goes on.\n", e.Helper, e.Addr, pathText(e.Path))
+			break
+		}
 		fmt.Fprintf(w, "%s connected from %s%s. They can see what you share and chat with you.\n%s\n", e.Helper, e.Addr, pathText(e.Path), terminalHelp)
 	case host.EventAuthFailed:
 		fmt.Fprintf(w, "Someone calling themselves %q at %s tried a wrong password (%d attempts left).\n", e.Helper, e.Addr, *e.AttemptsLeft)

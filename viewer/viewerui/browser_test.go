@@ -183,6 +183,20 @@ func TestViewerWindow(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "viewer.png")
 	browsertest.NarrowScreenshot(t, ctx, "viewer-narrow.png")
 
+	// The path is named beside the round trip (loopback is the same
+	// network).
+	browsertest.Poll(t, ctx, "the path", `document.getElementById('stat-rtt').textContent.startsWith('Direct (same network)')`)
+	// A lost connection shows while the viewer resumes it, and goes when
+	// it is back (the events as the viewer reports them).
+	l.server.Publish(viewer.Event{Type: viewer.EventReconnecting, Reason: "connection lost: no answer from the other side"})
+	browsertest.Poll(t, ctx, "the reconnecting banner", `!document.getElementById('banner').hidden &&
+		document.getElementById('banner').textContent.includes('Reconnecting') &&
+		document.getElementById('quality').textContent.includes('Reconnecting')`)
+	browsertest.Screenshot(t, ctx, "viewer-reconnecting.png")
+	l.server.Publish(viewer.Event{Type: viewer.EventConnected, Host: "Alice", Path: "relayed", RTTms: 42, Resumed: true})
+	browsertest.Poll(t, ctx, "the banner to go after the resume", `document.getElementById('banner').hidden &&
+		document.getElementById('stat-rtt').textContent.startsWith('Relayed')`)
+
 	// Disconnect ends the session on both sides.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("disconnect"))); err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@
     seq: 0,
     rtt: 0,
     path: '',          // how the connection goes: lan, direct, punched, relayed
+    resuming: '',      // why the connection was lost, while it is being resumed
     retry: 0,
     // Control: none, pending (asked) or on (granted).
     control: 'none',
@@ -119,7 +120,16 @@
         showPrivacy();
         emptyNote();
         break;
+      case 'reconnecting':
+        st.resuming = 'Lost the connection to ' + who() + ' (' + (m.reason || 'no answer').replace(/^connection lost: /, '') + '). Reconnecting…';
+        setQuality('off', 'Reconnecting');
+        showBanner();
+        break;
       case 'connected':
+        if (st.resuming) {
+          st.resuming = '';
+          showBanner();
+        }
         if (m.host) setHost(m.host);
         if (m.rtt_ms) st.rtt = m.rtt_ms;
         st.path = m.path || '';
@@ -325,8 +335,8 @@
 
   function showBanner() {
     const b = $('banner');
-    if (st.linkText) {
-      b.textContent = st.linkText;
+    if (st.linkText || st.resuming) {
+      b.textContent = st.linkText || st.resuming;
       b.className = 'banner lost';
       b.hidden = false;
     } else if (st.paused && !st.ended) {
@@ -868,7 +878,7 @@
     if (m.rtt_ms) st.rtt = m.rtt_ms;
     const lat = m.latency_ms || 0;
     const worst = Math.max(st.rtt, lat);
-    if (!st.ended && !st.linkText) {
+    if (!st.ended && !st.linkText && !st.resuming) {
       if (worst < 150) setQuality('good', 'Good connection');
       else if (worst < 400) setQuality('fair', 'Fair connection');
       else setQuality('poor', 'Poor connection');
