@@ -83,4 +83,14 @@
 //     ESC, Stop control or the session's end. While a password or
 //     administrator prompt hides the screen from the helper (the privacy
 //     event), the log and that list say so.
+//   - A host that takes offers of help (gethelp host serve; hello has
+//     "offers": true and this computer's key's "fingerprint") shows that
+//     key instead of a password and an invitation. Each offer is a modal
+//     dialog like the request for control: the administrator's name for
+//     the helper's key, its fingerprint and address, what accepting lets
+//     them do; Decline has the focus and ESC answers it, Accept is
+//     disabled for its first second. The page answers with
+//     {"type":"consent","accept":true|false} (host.AnswerOffer). Declined,
+//     withdrawn, timed out and refused offers go to the log; after a
+//     session the page waits for the next offer.
 package hostui

@@ -76,6 +76,12 @@ type hello struct {
 	// Home is the person's home folder, shown as ~ in the paths of
 	// received files; "" if unknown.
 	Home string `json:"home,omitempty"`
+	// Offers: this computer takes offers of help (gethelp host serve)
+	// rather than waiting on an invitation; Password and the invitation's
+	// ID and expiry mean nothing then, and Fingerprint is this computer's
+	// key, which the person may read to a helper.
+	Offers      bool   `json:"offers,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 type invitationInfo struct {
@@ -109,6 +115,9 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		Invitation:      invitationInfo{ID: inv.ID, Created: inv.Created, Expires: inv.Expires, Addresses: []string{}},
 	}
 	hi.Home, _ = os.UserHomeDir()
+	if h.Offering() {
+		hi.Offers, hi.Fingerprint = true, h.KeyFingerprint()
+	}
 	for _, a := range inv.Addresses {
 		hi.Invitation.Addresses = append(hi.Invitation.Addresses, a.String())
 	}
@@ -182,7 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.web.Serve
 // command is a message from the page.
 type command struct {
 	// Type is chat, disconnect, pause, resume, bandwidth, grant, deny,
-	// revoke, accept_file, decline_file or send_file.
+	// revoke, accept_file, decline_file, send_file or consent (an offer).
 	Type  string `json:"type"`
 	Text  string `json:"text,omitempty"`
 	Level string `json:"level,omitempty"`
@@ -193,6 +202,8 @@ type command struct {
 	ID string `json:"id,omitempty"`
 	// Upload is the file send_file sends: the ID POST /upload gave.
 	Upload string `json:"upload,omitempty"`
+	// Accept is consent's answer to an offer of help.
+	Accept *bool `json:"accept,omitempty"`
 }
 
 // onText decodes a message from the page and carries it out.
@@ -239,6 +250,12 @@ func (s *Server) do(p *localweb.Page, cmd command) {
 		err = s.h.DeclineFile(cmd.ID)
 	case "send_file":
 		err = s.files.Send(p, cmd.Upload)
+	case "consent":
+		if cmd.Accept == nil {
+			err = errors.New("the answer to the offer is missing")
+		} else {
+			err = s.h.AnswerOffer(*cmd.Accept)
+		}
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.Type)
 	}
@@ -253,6 +270,8 @@ func errorText(err error) string {
 	switch {
 	case errors.Is(err, host.ErrNoSession):
 		return "no helper is connected"
+	case errors.Is(err, host.ErrNoOffer):
+		return "nobody is offering help now (the offer was withdrawn or timed out)"
 	case errors.Is(err, host.ErrNoInjector):
 		return "this computer cannot be controlled remotely (gethelp has no way to use its mouse and keyboard)"
 	}

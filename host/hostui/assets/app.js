@@ -11,6 +11,8 @@
   const bandwidth = $('bandwidth');
   const dialog = $('control-dialog');
   const allowBtn = $('cd-allow');
+  const offerDialog = $('offer-dialog');
+  const acceptBtn = $('od-accept');
   // Allow stays disabled this long after the question appears, so a click
   // meant for what was there before cannot answer it.
   const ALLOW_DELAY = 1000;
@@ -29,6 +31,9 @@
     endDetail: '',
     caps: [],       // what the helper may do now (control, admin_prompts, files, clipboard)
     request: null,  // the unanswered request for control: {helper, admin}
+    offers: false,  // this computer takes offers of help (gethelp host serve), not an invitation
+    offer: null,    // the offer of help the person is asked about: {id, helper, fingerprint, addr}
+    keyName: '',    // serve: the key of the helper connected, whose name the administrator gave
     hidden: false,  // a secure prompt hides the screen from the helper
     home: '',       // the person's home folder, shown as ~
     // Files, by offer ID: see localweb.transfers.
@@ -104,7 +109,7 @@
         break;
       case 'waiting':
         setStatus('waiting');
-        addLog('Waiting for your helper to connect.', '', m.time);
+        addLog(st.offers ? 'Waiting for an offer of help.' : 'Waiting for your helper to connect.', '', m.time);
         break;
       case 'auth_failed': {
         const left = typeof m.attempts_left === 'number' ? m.attempts_left : null;
@@ -120,7 +125,33 @@
       case 'busy':
         addLog(quoted(m.helper) + at(m.addr) + ' tried to connect while you are being helped, and was refused.', 'warn', m.time);
         break;
+      case 'offer':
+        st.offer = { id: m.id || '', helper: m.helper || 'A helper', fingerprint: m.fingerprint || '', addr: m.addr || '' };
+        showOffer();
+        addLog(st.offer.helper + at(m.addr) + ' offered to help you.', '', m.time);
+        break;
+      case 'offer_declined': {
+        const who = m.helper || 'the helper';
+        if (st.offer && (!m.id || m.id === st.offer.id)) closeOffer();
+        const text = {
+          deny: 'You declined ' + who + '’s offer of help.',
+          timeout: 'Nobody answered ' + who + '’s offer of help in time; it was declined.',
+          helper: cap(who) + ' withdrew the offer of help.',
+          policy: cap(who) + '’s offer of help was refused: ' + (m.reason || 'the policy changed') + '.',
+        }[m.by] || cap(who) + '’s offer of help ended: ' + (m.reason || m.by) + '.';
+        addLog(text, m.by === 'deny' ? '' : 'warn', m.time);
+        break;
+      }
+      case 'offer_refused':
+        addLog(m.by === 'not_allowed'
+          ? 'Someone' + at(m.addr) + ' offered help with a key your administrator does not allow (' + (m.fingerprint || 'unknown key') + '), and was refused without asking you.'
+          : 'Someone' + at(m.addr) + ' offered help, but offers of help are turned off on this computer; refused.', 'warn', m.time);
+        break;
       case 'connected':
+        if (st.offer) {
+          st.keyName = st.offer.fingerprint;
+          closeOffer();
+        }
         st.helper = m.helper || 'Your helper';
         st.addr = m.addr || '';
         st.since = m.time ? new Date(m.time) : new Date();
@@ -234,6 +265,12 @@
         addLog('The invitation expired.', '', m.time);
         break;
       case 'cancelled':
+        if (st.offers) {
+          closeOffer();
+          setEnded('gethelp stopped', 'This computer no longer takes offers of help. You can close this window.', 'ended');
+          addLog('gethelp stopped taking offers of help.', '', m.time);
+          break;
+        }
         setEnded('The invitation was cancelled', cap(m.reason || 'cancelled') + '.', 'ended');
         addLog('The invitation was cancelled.', '', m.time);
         break;
@@ -276,8 +313,14 @@
     emptyNote();
     $('password').textContent = m.password || '';
     const inv = m.invitation || {};
-    $('inv-id').textContent = inv.id || '';
-    st.expires = inv.expires ? new Date(inv.expires) : null;
+    // Offers of help: no password and no invitation, this computer's key.
+    st.offers = !!m.offers;
+    $('password-card').hidden = st.offers;
+    $('invitation-title').textContent = st.offers ? 'This computer' : 'Invitation';
+    $('inv-id-label').textContent = st.offers ? 'Its key' : 'Invitation';
+    $('inv-id').textContent = st.offers ? (m.fingerprint || '') : (inv.id || '');
+    $('inv-expires-label').hidden = $('inv-expires').hidden = st.offers;
+    st.expires = inv.expires && !st.offers ? new Date(inv.expires) : null;
     showExpiry();
     $('inv-addrs').textContent = (inv.addresses || []).join(', ');
     bandwidth.value = (m.level in LEVELS) ? m.level : '';
@@ -297,7 +340,12 @@
     st.status = status;
     const card = $('status-card');
     const connected = status === 'connected';
-    if (status === 'waiting') {
+    if (status === 'waiting' && st.offers) {
+      card.className = 'card status waiting';
+      $('status-title').textContent = 'Waiting for an offer of help';
+      $('status-detail').textContent = 'Helpers your administrator allows can offer you help. Nobody connects unless you accept.';
+      $('title').textContent = (st.hostName ? st.hostName + ' · ' : '') + 'open to offers of help';
+    } else if (status === 'waiting') {
       card.className = 'card status waiting';
       $('status-title').textContent = 'Waiting for your helper';
       $('status-detail').textContent = 'Send your helper the invitation. Give them the password below separately.';
@@ -309,7 +357,9 @@
         (st.paused ? '. Screen sharing is paused: ' + st.helper + ' sees the last picture.' : '.');
       $('title').textContent = (inControl() ? st.helper + ' is in control of your computer' : st.helper + ' is connected') +
         (st.paused ? ' · sharing paused' : '');
-      $('claim').textContent = '“' + st.helper + '” is the name your helper typed. Make sure it is who you expect; if not, press Disconnect.';
+      $('claim').textContent = st.offers
+        ? '“' + st.helper + '” is the name your administrator gave this helper’s key' + (st.keyName ? ' (' + st.keyName + ')' : '') + '. If it is not who you expect, press Disconnect.'
+        : '“' + st.helper + '” is the name your helper typed. Make sure it is who you expect; if not, press Disconnect.';
       showRights();
     } else {
       card.className = 'card status ' + st.endClass;
@@ -352,7 +402,8 @@
     input.placeholder = connected ? 'Type a message…' : (status === 'waiting' ? 'Not connected yet' : 'The session has ended');
     $('chat-title').textContent = st.helper ? 'Chat with ' + st.helper : 'Chat with your helper';
     const offers = files.offers();
-    document.title = 'gethelp · ' + (st.request ? st.request.helper + ' asks to control your computer'
+    document.title = 'gethelp · ' + (st.offer ? st.offer.helper + ' offers to help you'
+      : st.request ? st.request.helper + ' asks to control your computer'
       : offers.length ? (offers[0].from || st.helper) + ' wants to send you ' + (offers.length === 1 ? offers[0].name : offers.length + ' files')
         : $('title').textContent);
   }
@@ -479,6 +530,49 @@
     e.preventDefault();
     answer(false);
   });
+  // ---- Offers of help ----
+
+  let acceptTimer = 0;
+
+  // showOffer asks the person about st.offer, in a modal dialog whose safe
+  // answer, Decline, has the focus.
+  function showOffer() {
+    const o = st.offer;
+    $('od-title').textContent = o.helper + ' offers to help you';
+    $('od-who').textContent = o.helper + ' is the name your administrator gave this helper' +
+      (o.addr ? '; they are connecting from ' + o.addr : '') + '.';
+    $('od-key').textContent = o.fingerprint ? 'Their key: ' + o.fingerprint : '';
+    acceptBtn.disabled = true;
+    clearTimeout(acceptTimer);
+    acceptTimer = setTimeout(() => { acceptBtn.disabled = false; }, ALLOW_DELAY);
+    if (!offerDialog.open) offerDialog.showModal();
+    $('od-decline').focus();
+    setStatus(st.status);
+  }
+
+  function closeOffer() {
+    st.offer = null;
+    clearTimeout(acceptTimer);
+    if (offerDialog.open) offerDialog.close();
+    setStatus(st.status);
+  }
+
+  function answerOffer(accept) {
+    if (!st.offer) return;
+    if (sendCommand({ type: 'consent', accept: accept })) {
+      if (!accept) closeOffer();
+      else offerDialog.close(); // the offer closes when the helper connects
+    }
+  }
+
+  acceptBtn.addEventListener('click', () => { if (!acceptBtn.disabled) answerOffer(true); });
+  $('od-decline').addEventListener('click', () => { answerOffer(false); });
+  // ESC in the dialog declines, like Decline.
+  offerDialog.addEventListener('cancel', (e) => {
+    e.preventDefault();
+    answerOffer(false);
+  });
+
   $('stop-control').addEventListener('click', () => {
     st.granting = 'control';
     sendCommand({ type: 'revoke' });
