@@ -49,7 +49,10 @@ const usage = `gethelp: remote assistance you can trust.
 Usage:
   gethelp host invite [flags]        invite someone you trust to help you
   gethelp host agent [flags]         stay reachable: the bot asks you here when someone offers help
+  gethelp host serve [flags]         let the helpers your administrator allows offer you help
   gethelp viewer open [flags] FILE   help someone: open their invitation
+  gethelp viewer offer [flags] HOST  offer help to a computer that allows your key
+  gethelp viewer keygen [--show]     make (or show) your helper key, for offering help
   gethelp invitations list|resend|cancel
                                      past invitations (resend with a new password)
   gethelp log verify|show FILE       check or read a session log
@@ -122,6 +125,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			return m.hostInvite(ctx, rest)
 		case "agent":
 			return m.hostAgent(ctx, rest)
+		case "serve":
+			return m.hostServe(ctx, rest)
 		}
 		return m.unknown("host", verb)
 	case "viewer":
@@ -129,10 +134,15 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if verb != "open" {
-			return m.unknown("viewer", verb)
+		switch verb {
+		case "open":
+			return m.viewerOpen(ctx, rest)
+		case "offer":
+			return m.viewerOffer(ctx, rest)
+		case "keygen":
+			return m.viewerKeygen(rest)
 		}
-		return m.viewerOpen(ctx, rest)
+		return m.unknown("viewer", verb)
 	case "invitations":
 		verb, rest, err := sub(1)
 		if err != nil {

@@ -46,11 +46,16 @@ type Config struct {
 	Bot *BotConfig `yaml:"bot"`
 }
 
-// Policy is what an administrator allows. The zero value allows everything.
+// Policy is what an administrator allows. The zero value allows everything
+// but offers of help, which are off until the administrator's policy turns
+// them on.
 type Policy struct {
 	AllowRemoteAssistance *bool    `yaml:"allow_remote_assistance"`
 	MaxInvitationTTL      Duration `yaml:"max_invitation_ttl"`
 	AllowControl          *bool    `yaml:"allow_control"`
+	// OfferHelp lets the helpers it lists offer help unasked (gethelp
+	// host serve, gethelp viewer offer).
+	OfferHelp *OfferHelpPolicy `yaml:"offer_help"`
 
 	// Source names the file(s) the policy came from, for refusals.
 	Source string `yaml:"-"`
@@ -100,7 +105,7 @@ func loadConfig(path string, explicit bool) (Config, error) {
 // cannot be used to escape the administrator's: the strictest setting of the
 // two wins.
 func loadPolicy(getenv func(string) string) (Policy, error) {
-	p, err := readPolicy(systemPolicyPath, true)
+	p, err := readPolicy(adminPolicy(getenv))
 	if err != nil {
 		return p, err
 	}
@@ -109,10 +114,17 @@ func loadPolicy(getenv func(string) string) (Policy, error) {
 		if err != nil {
 			return p, err
 		}
+		if err := q.OfferHelp.onlyOff(extra); err != nil {
+			return p, err
+		}
 		p = p.stricter(q)
 	}
 	return p, nil
 }
+
+// adminPolicy names the administrator's policy file and whether it must be
+// root-owned. Only a test build (offerhelp_testhook.go) says otherwise.
+var adminPolicy = func(func(string) string) (string, bool) { return systemPolicyPath, true }
 
 func readPolicy(path string, mustBeRootOwned bool) (Policy, error) {
 	var p Policy
@@ -140,6 +152,9 @@ func readPolicy(path string, mustBeRootOwned bool) (Policy, error) {
 	if err := decodeStrict(data, &p); err != nil {
 		return p, fmt.Errorf("policy %s: %v", path, err)
 	}
+	if err := p.OfferHelp.check(path); err != nil {
+		return p, fmt.Errorf("policy %s: offer_help: %v", path, err)
+	}
 	p.Source = path
 	return p, nil
 }
@@ -156,6 +171,12 @@ func (p Policy) stricter(q Policy) Policy {
 	}
 	if q.MaxInvitationTTL > 0 && (out.MaxInvitationTTL == 0 || q.MaxInvitationTTL < out.MaxInvitationTTL) {
 		out.MaxInvitationTTL = q.MaxInvitationTTL
+		out.Source = q.Source
+	}
+	if q.OfferHelp != nil && out.OfferHelp != nil { // q may only turn it off (onlyOff)
+		off := *out.OfferHelp
+		off.Enabled = q.OfferHelp.Enabled
+		out.OfferHelp = &off
 		out.Source = q.Source
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gethelp/gethelp/helperkey"
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/session"
@@ -68,6 +69,8 @@ func errorCode(err error) string {
 		return "tampered"
 	case errors.Is(err, errPolicy):
 		return "policy"
+	case errors.Is(err, helperkey.ErrHostKeyChanged):
+		return "host_key_changed"
 	}
 	return "error"
 }
@@ -82,6 +85,10 @@ func (e policyError) Is(t error) bool { return t == errPolicy }
 
 // userMessage turns an error into one line a person understands.
 func userMessage(err error) string {
+	var w interface{ userWords() string }
+	if errors.As(err, &w) {
+		return w.userWords()
+	}
 	var re *session.RejectError
 	if errors.As(err, &re) {
 		switch re.Code {
@@ -111,7 +118,7 @@ func userMessage(err error) string {
 		return strings.TrimPrefix(err.Error(), "invitations: ") + "; ask the person for a new invitation"
 	}
 	msg := err.Error()
-	for _, p := range []string{"session: ", "invitations: ", "host: ", "viewer: ", "sessionlog: "} {
+	for _, p := range []string{"session: ", "invitations: ", "host: ", "viewer: ", "sessionlog: ", "helperkey: "} {
 		msg = strings.TrimPrefix(msg, p)
 		msg = strings.ReplaceAll(msg, ": "+p, ": ")
 	}
@@ -135,6 +142,7 @@ type command struct {
 	DX           int      `json:"dx"`           // wheel
 	DY           int      `json:"dy"`           // wheel
 	ID           string   `json:"id"`           // accept_file, decline_file
+	Accept       *bool    `json:"accept"`       // consent: the answer to an offer of help
 }
 
 // readCommands reads commands from r until it ends, calling do for each.

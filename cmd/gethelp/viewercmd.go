@@ -56,18 +56,34 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 	if err != nil {
 		return fail(err)
 	}
-	if *name == "" {
-		*name = m.cfg.HelperName
+	if !*jsonMode {
+		fmt.Fprintf(m.Stdout, "Connecting to %s (invitation %s)...\n", inv.HostName, inv.ID)
 	}
-	if *name == "" {
-		*name = defaultName()
+	cfg := viewer.Config{Invitation: inv, Password: password}
+	return m.runViewer(ctx, cfg, viewerOptions{name: *name, json: *jsonMode, noBrowser: *noBrowser, bandwidth: *bandwidth}, stdin, out, fail)
+}
+
+// viewerOptions are the flags viewer open and viewer offer share.
+type viewerOptions struct {
+	name      string
+	json      bool
+	noBrowser bool
+	bandwidth string
+}
+
+// runViewer connects with cfg (an invitation or an offer; the rest is
+// filled in here), shows the helper's window and carries out the helper's
+// commands until the session ends. fail reports a failure to connect.
+func (m *Main) runViewer(ctx context.Context, cfg viewer.Config, o viewerOptions, stdin *bufio.Reader, out *jsonOut, fail func(error) error) error {
+	if o.name == "" {
+		o.name = m.cfg.HelperName
+	}
+	if o.name == "" {
+		o.name = defaultName()
 	}
 	var logDir string
 	if m.cfg.SessionLogs == nil || *m.cfg.SessionLogs {
 		logDir = filepath.Join(m.stateDir, "logs")
-	}
-	if !*jsonMode {
-		fmt.Fprintf(m.Stdout, "Connecting to %s (invitation %s)...\n", inv.HostName, inv.ID)
 	}
 	// Events go to stdout and, once it exists, to the viewer page. The
 	// page is made after the connection, so it is handed the events it
@@ -77,32 +93,29 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 		ui     *viewerui.Server
 		missed []viewer.Event
 	)
-	v, err := viewer.Open(ctx, viewer.Config{
-		Invitation: inv,
-		Password:   password,
-		Name:       *name,
-		LogDir:     logDir,
-		FilesDir:   filesDir(m.cfg, m.Getenv),
-		Logger:     m.logger,
-		OnEvent: func(e viewer.Event) {
-			if *jsonMode {
-				out.write(e)
-			} else {
-				m.printViewerEvent(e)
-			}
-			uimu.Lock()
-			defer uimu.Unlock()
-			if ui != nil {
-				ui.Publish(e)
-			} else {
-				missed = append(missed, e)
-			}
-		},
-	})
+	cfg.Name = o.name
+	cfg.LogDir = logDir
+	cfg.FilesDir = filesDir(m.cfg, m.Getenv)
+	cfg.Logger = m.logger
+	cfg.OnEvent = func(e viewer.Event) {
+		if o.json {
+			out.write(e)
+		} else {
+			m.printViewerEvent(e)
+		}
+		uimu.Lock()
+		defer uimu.Unlock()
+		if ui != nil {
+			ui.Publish(e)
+		} else {
+			missed = append(missed, e)
+		}
+	}
+	v, err := viewer.Open(ctx, cfg)
 	if err != nil {
 		return fail(err)
 	}
-	if !*jsonMode {
+	if !o.json {
 		srv, err := viewerui.New(v, viewerui.Options{Logger: m.logger})
 		if err != nil {
 			v.Disconnect("the helper's gethelp could not start its window")
@@ -116,19 +129,19 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 		}
 		missed = nil
 		uimu.Unlock()
-		m.showPage(srv.URL(), *noBrowser, "Watch the screen and chat at")
+		m.showPage(srv.URL(), o.noBrowser, "Watch the screen and chat at")
 	}
-	if *bandwidth != "" {
-		lv, err := screen.ParseLevel(*bandwidth)
+	if o.bandwidth != "" {
+		lv, err := screen.ParseLevel(o.bandwidth)
 		if err == nil {
 			err = v.SetBandwidth(lv)
 		}
 		if err != nil {
-			m.report(out, *jsonMode, err)
+			m.report(out, o.json, err)
 		}
 	}
 	known := []string{"chat", "disconnect", "bandwidth", "snapshot", "monitor", "request_control", "release_control", "type_text", "key", "pointer", "wheel", "send_file", "accept_file", "decline_file", "clipboard", "help"}
-	go readCommands(stdin, *jsonMode, known, func(c command) {
+	go readCommands(stdin, o.json, known, func(c command) {
 		var err error
 		switch c.Type {
 		case "chat":
@@ -168,9 +181,9 @@ func (m *Main) viewerOpen(ctx context.Context, args []string) error {
 			fmt.Fprintln(m.Stderr, viewerHelp)
 		}
 		if err != nil {
-			m.report(out, *jsonMode, err)
+			m.report(out, o.json, err)
 		}
-	}, func(err error) { m.report(out, *jsonMode, err) })
+	}, func(err error) { m.report(out, o.json, err) })
 	if err := v.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
