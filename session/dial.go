@@ -20,6 +20,15 @@ import (
 // DefaultAttemptTimeout bounds each candidate address's QUIC handshake.
 const DefaultAttemptTimeout = 4 * time.Second
 
+// Candidates are addresses of the host learned while dialing.
+type Candidates struct {
+	Addresses []netip.AddrPort
+	Relays    []netip.AddrPort
+}
+
+// maxAttempts bounds the addresses one Dial tries.
+const maxAttempts = 32
+
 // DefaultRelayDelay is how long direct addresses are tried alone before
 // the relay joins the race. Punching through two NATs takes a few round
 // trips after the rendezvous answers: 13-262 ms in the NAT lab.
@@ -51,6 +60,10 @@ type DialConfig struct {
 	// was lost: the host then resumes that session instead of refusing a
 	// second helper. The password proof is still required.
 	Resume []byte
+	// Later, when set, brings candidates learned while dialing (from the
+	// rendezvous); they join the race as they come. Dial stops waiting for
+	// more when it is closed.
+	Later <-chan Candidates
 	// Relays are the host's relayed addresses (on a TURN relay). They are
 	// dialed only after RelayDelay, or as soon as every address in
 	// Addresses has failed, so that a direct path wins when there is one.
@@ -102,7 +115,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 		}
 		return nil, err
 	}
-	if len(cfg.Addresses) == 0 && len(cfg.Relays) == 0 {
+	if len(cfg.Addresses) == 0 && len(cfg.Relays) == 0 && cfg.Later == nil {
 		return fail(fmt.Errorf("%w: the invitation lists no address", ErrUnreachable))
 	}
 	if cfg.isOffer() {
@@ -143,63 +156,109 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 	if relayDelay <= 0 {
 		relayDelay = DefaultRelayDelay
 	}
-	results := make(chan attempt, len(cfg.Addresses)+len(cfg.Relays))
-	var wg, direct, v6 sync.WaitGroup
+	start := time.Now()
+	results := make(chan attempt, 2*maxAttempts)
+	var (
+		wg, direct sync.WaitGroup
+		mu         sync.Mutex
+		spawned    = map[netip.AddrPort]bool{}
+		v6         sync.WaitGroup // the IPv6 addresses known at the start
+	)
 	// Happy Eyeballs (RFC 8305): IPv6 addresses get a head start of
-	// ipv4Delay, which ends early once every IPv6 attempt has ended (a
-	// success cancels the rest anyway).
-	for _, addr := range cfg.Addresses {
-		if addr.Addr().Unmap().Is6() {
-			v6.Add(1)
-		}
-	}
+	// ipv4Delay, which ends early once every IPv6 attempt known at the
+	// start has ended (a success cancels the rest anyway).
 	v6Ended := make(chan struct{})
-	go func() { v6.Wait(); close(v6Ended) }()
+	directFailed := make(chan struct{}) // every direct attempt failed (and no more will come)
+	// wait holds an attempt back until notBefore (measured from the start)
+	// or until early is closed; false when ctx ended first.
+	wait := func(notBefore time.Duration, early <-chan struct{}) bool {
+		t := time.NewTimer(time.Until(start.Add(notBefore)))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-early:
+		case <-ctx.Done():
+			return false
+		}
+		return true
+	}
+	// spawn starts one attempt, once per address, at most maxAttempts.
+	spawn := func(addr netip.AddrPort, relayed, initial bool) {
+		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+		mu.Lock()
+		if spawned[addr] || len(spawned) >= maxAttempts {
+			mu.Unlock()
+			return
+		}
+		spawned[addr] = true
+		mu.Unlock()
+		is6 := addr.Addr().Is6()
+		wg.Add(1)
+		if !relayed {
+			direct.Add(1)
+		}
+		if initial && is6 && !relayed {
+			v6.Add(1) // before v6.Wait starts: initial attempts are spawned first
+		}
+		go func() {
+			defer wg.Done()
+			if !relayed {
+				defer direct.Done()
+			}
+			if initial && is6 && !relayed {
+				defer v6.Done()
+			}
+			var ok bool
+			switch {
+			case relayed:
+				ok = wait(relayDelay, directFailed)
+			case is6:
+				ok = true
+			default:
+				ok = wait(ipv4Delay, v6Ended)
+			}
+			if !ok {
+				results <- attempt{addr: addr, relayed: relayed, err: ctx.Err()}
+				return
+			}
+			a := dialOne(ctx, cfg.Socket, addr, cfg, timeout)
+			a.relayed = relayed
+			results <- a
+		}()
+	}
 	for _, addr := range cfg.Addresses {
-		is6 := addr.Addr().Unmap().Is6()
+		spawn(addr, false, true)
+	}
+	for _, addr := range cfg.Relays {
+		spawn(addr, true, true)
+	}
+	go func() { v6.Wait(); close(v6Ended) }()
+	if cfg.Later != nil {
+		// Candidates learned while dialing (the rendezvous's answer).
 		wg.Add(1)
 		direct.Add(1)
 		go func() {
 			defer wg.Done()
 			defer direct.Done()
-			if !is6 {
-				t := time.NewTimer(ipv4Delay)
-				defer t.Stop()
+			for {
 				select {
-				case <-t.C:
-				case <-v6Ended:
+				case c, ok := <-cfg.Later:
+					if !ok {
+						return
+					}
+					for _, addr := range c.Addresses {
+						spawn(addr, false, false)
+					}
+					for _, addr := range c.Relays {
+						spawn(addr, true, false)
+					}
 				case <-ctx.Done():
-					results <- attempt{addr: addr, err: ctx.Err()}
 					return
 				}
 			}
-			a := dialOne(ctx, cfg.Socket, addr, cfg, timeout)
-			if is6 {
-				v6.Done()
-			}
-			results <- a
 		}()
 	}
-	directFailed := make(chan struct{})
 	go func() { direct.Wait(); close(directFailed) }()
-	for _, addr := range cfg.Relays {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTimer(relayDelay)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-directFailed:
-			case <-ctx.Done():
-				results <- attempt{addr: addr, relayed: true, err: ctx.Err()}
-				return
-			}
-			a := dialOne(ctx, cfg.Socket, addr, cfg, timeout)
-			a.relayed = true
-			results <- a
-		}()
-	}
 	go func() { wg.Wait(); close(results) }()
 
 	var winner *quic.Conn
@@ -235,7 +294,7 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 		return nil, ErrPinMismatch
 	}
 	return nil, fmt.Errorf("%w at any of %d addresses (%s): is the person's gethelp still waiting, and is UDP allowed between you?",
-		ErrUnreachable, len(cfg.Addresses)+len(cfg.Relays), strings.Join(failures, "; "))
+		ErrUnreachable, len(failures), strings.Join(failures, "; "))
 }
 
 func dialOne(ctx context.Context, sock *Socket, addr netip.AddrPort, cfg DialConfig, timeout time.Duration) attempt {

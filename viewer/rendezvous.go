@@ -23,51 +23,75 @@ const seekTimeout = 2 * time.Second
 const maxAddresses = 24
 
 // connect dials the host of cfg.Invitation and names the path that won
-// (session.PathLAN, PathDirect, PathPunched or PathRelayed). With a rendezvous in the
-// invitation it dials from a socket of its own, asks the rendezvous for
-// the host's candidates (its reflexive address among them), announces its
-// own so that the host probes back, probes the host from that socket, and
-// races the invitation's addresses and the rendezvous's together. A
-// rendezvous that does not answer is logged and skipped. The rendezvous is
-// not trusted: every address still has to pass the pinned TLS handshake
-// and the password proof.
+// (session.PathLAN, PathDirect, PathPunched or PathRelayed). It dials the
+// invitation's addresses at once. With a rendezvous in the invitation it
+// dials from a socket of its own and, meanwhile, asks the rendezvous for
+// the host's candidates (its reflexive and relayed addresses among them),
+// announces its own so that the host probes back, and probes the host from
+// that socket; what the rendezvous tells joins the race as it comes. A
+// rendezvous that does not answer is logged and costs nothing on a LAN.
+// The rendezvous is not trusted: every address still has to pass the
+// pinned TLS handshake and the password proof.
 func connect(ctx context.Context, dc session.DialConfig, rdv string, logger *slog.Logger) (*session.Conn, string, error) {
 	prefixes := session.InterfacePrefixes()
-	var reflexive []netip.AddrPort
-	var seekErr error
+	var (
+		found    learned
+		seekDone chan struct{}
+	)
+	sctx, stopSeek := context.WithCancel(ctx)
+	defer stopSeek()
 	if rdv != "" {
-		sock, seeker, err := seek(ctx, dc, rdv, prefixes, logger)
-		seekErr = err
-		if seeker != nil {
-			defer seeker.Close()
-			hr := seeker.HostReflexive()
-			if hr.IsValid() && !slices.Contains(seeker.Host(), hr) {
-				reflexive = append(reflexive, hr)
-			}
-			dc.Addresses = union(dc.Addresses, seeker.Host(), reflexive)
-			if r := seeker.HostRelayed(); r.IsValid() {
-				dc.Relays = []netip.AddrPort{r}
-			}
+		server, sock, err := openSeek(ctx, rdv, logger)
+		if err != nil {
+			found.err = err
+		} else {
+			later := make(chan session.Candidates, 1)
+			dc.Socket, dc.Later = sock, later
+			seekDone = make(chan struct{})
+			go func() {
+				defer close(seekDone)
+				defer close(later)
+				found.seek(sctx, dc, server, sock, prefixes, logger)
+				if found.seeker != nil {
+					later <- session.Candidates{Addresses: union(found.host, found.reflexive), Relays: found.relays}
+				}
+			}()
 		}
-		dc.Socket = sock // nil when no socket could be opened
 	}
 	start := time.Now()
 	conn, err := session.Dial(ctx, dc)
+	if seekDone != nil {
+		stopSeek() // the rendezvous is no longer needed
+		<-seekDone
+		if found.seeker != nil {
+			found.seeker.Close()
+		}
+	}
 	if err != nil {
 		if errors.Is(err, session.ErrUnreachable) {
-			return nil, "", fmt.Errorf("%w %s", err, failedStep(rdv, seekErr, reflexive, dc.Relays))
+			return nil, "", fmt.Errorf("%w %s", err, failedStep(rdv, found.err, found.reflexive, found.relays))
 		}
 		return nil, "", err
 	}
 	path := session.PathDirect
 	if ua, ok := conn.RemoteAddr().(*net.UDPAddr); ok {
-		path = session.ClassifyPath(ua.AddrPort(), prefixes, reflexive)
-		if slices.Contains(dc.Relays, netip.AddrPortFrom(ua.AddrPort().Addr().Unmap(), ua.AddrPort().Port())) {
+		remote := netip.AddrPortFrom(ua.AddrPort().Addr().Unmap(), ua.AddrPort().Port())
+		path = session.ClassifyPath(remote, prefixes, found.reflexive)
+		if slices.Contains(found.relays, remote) {
 			path = session.PathRelayed
 		}
 	}
 	logger.Info("connected", "path", path, "addr", conn.RemoteAddr().String(), "dial", time.Since(start))
 	return conn, path, nil
+}
+
+// learned is what the rendezvous told about the host.
+type learned struct {
+	seeker    *rendezvous.Seeker // nil when the rendezvous did not help
+	err       error              // why not
+	host      []netip.AddrPort   // the host's own addresses
+	reflexive []netip.AddrPort   // its NAT mapping, when not one of those
+	relays    []netip.AddrPort   // its relayed address
 }
 
 // failedStep names, for a connection that failed, the step of getting
@@ -89,21 +113,26 @@ func failedStep(rdv string, seekErr error, reflexive, relays []netip.AddrPort) s
 	return "Step failed: no path to the host's addresses. " + doctor
 }
 
-// seek opens the viewer's socket and asks the rendezvous for the host. It
-// returns a nil socket when none could be opened and a nil seeker (and
-// why) when the rendezvous did not help.
-func seek(ctx context.Context, dc session.DialConfig, rdv string, prefixes []netip.Prefix, logger *slog.Logger) (*session.Socket, *rendezvous.Seeker, error) {
-	start := time.Now()
+// openSeek resolves the rendezvous and opens the socket the viewer dials
+// and seeks from.
+func openSeek(ctx context.Context, rdv string, logger *slog.Logger) (netip.AddrPort, *session.Socket, error) {
 	server, err := rendezvous.Resolve(ctx, rdv)
 	if err != nil {
 		logger.Warn("rendezvous unusable", "rendezvous", rdv, "err", err)
-		return nil, nil, err
+		return netip.AddrPort{}, nil, err
 	}
 	sock, err := session.ListenSocket(":0")
 	if err != nil {
 		logger.Warn("opening the socket for the rendezvous", "err", err)
-		return nil, nil, err
+		return netip.AddrPort{}, nil, err
 	}
+	return server, sock, nil
+}
+
+// seek asks the rendezvous for the host (for up to seekTimeout) and keeps
+// what it says.
+func (l *learned) seek(ctx context.Context, dc session.DialConfig, server netip.AddrPort, sock *session.Socket, prefixes []netip.Prefix, logger *slog.Logger) {
+	start := time.Now()
 	ifaddrs := make([]netip.Addr, len(prefixes))
 	for i, p := range prefixes {
 		ifaddrs[i] = p.Addr()
@@ -115,12 +144,21 @@ func seek(ctx context.Context, dc session.DialConfig, rdv string, prefixes []net
 		Candidates: session.LocalCandidates(sock.LocalAddr(), ifaddrs), Logger: logger,
 	})
 	if err != nil {
-		logger.Warn("the rendezvous did not help", "rendezvous", server, "err", err)
-		return sock, nil, err
+		if ctx.Err() == nil {
+			logger.Warn("the rendezvous did not help", "rendezvous", server, "err", err)
+		}
+		l.err = err
+		return
 	}
-	logger.Info("rendezvous answered", "host", seeker.Host(), "host_reflexive", seeker.HostReflexive(),
+	l.seeker, l.host = seeker, seeker.Host()
+	if hr := seeker.HostReflexive(); hr.IsValid() && !slices.Contains(l.host, hr) {
+		l.reflexive = []netip.AddrPort{hr}
+	}
+	if r := seeker.HostRelayed(); r.IsValid() {
+		l.relays = []netip.AddrPort{r}
+	}
+	logger.Info("rendezvous answered", "host", l.host, "host_reflexive", seeker.HostReflexive(),
 		"our_reflexive", seeker.Reflexive(), "host_relayed", seeker.HostRelayed(), "took", time.Since(start))
-	return sock, seeker, nil
 }
 
 // union keeps the first occurrence of each address, at most maxAddresses.
