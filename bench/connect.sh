@@ -2,7 +2,7 @@
 # connect.sh — connection setup time and the TURN relay, in the NAT lab
 # (integration/nat_bench_test.go; README "Connection setup and the relay").
 #
-#   bash bench/connect.sh [--count N] [--connections N] [--keep]
+#   bash bench/connect.sh [--count N] [--connections N] [--only setup|relay] [--keep]
 #
 # Runs BenchmarkConnectionSetup (LAN, punched, relayed through the embedded
 # relay and through coturn, each relayed path also with the direct paths'
@@ -14,6 +14,8 @@
 # Options:
 #   --count N        runs of each benchmark (default 5)
 #   --connections N  connections per setup run (default 10)
+#   --only setup     only BenchmarkConnectionSetup; --only relay: only
+#                    BenchmarkRelayThroughput
 #   --keep           keep the raw `go test` output
 #
 # The lab needs root (network namespaces, nftables): the test binary is
@@ -26,15 +28,21 @@ set -euo pipefail
 
 count=5
 connections=10
+only=""
 keep=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--count) count="$2"; shift 2 ;;
 	--connections) connections="$2"; shift 2 ;;
+	--only) only="$2"; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) sed -n '2,24p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,26p' "$0" >&2; exit 2 ;;
 	esac
 done
+case "$only" in
+"" | setup | relay) ;;
+*) sed -n '2,26p' "$0" >&2; exit 2 ;;
+esac
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 cd "$root"
@@ -78,10 +86,15 @@ run() {
 		exit 1
 	fi
 }
-run setup -test.bench '^BenchmarkConnectionSetup$' -test.benchtime "${connections}x"
-load "after the setup benchmark"
-run relay -test.bench '^BenchmarkRelayThroughput$' -test.benchtime 1s
-load after
+touch "$tmp/setup.txt" "$tmp/relay.txt"
+if [ "$only" != relay ]; then
+	run setup -test.bench '^BenchmarkConnectionSetup$' -test.benchtime "${connections}x"
+	load "after the setup benchmark"
+fi
+if [ "$only" != setup ]; then
+	run relay -test.bench '^BenchmarkRelayThroughput$' -test.benchtime 1s
+	load "after the relay benchmark"
+fi
 
 echo "commit $commit; $count runs each; medians, then each run's value"
 cat "$tmp/setup.txt" "$tmp/relay.txt" | "$tmp/benchmedian"
