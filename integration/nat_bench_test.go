@@ -3,13 +3,17 @@
 package integration_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -215,39 +219,105 @@ func connectOnce(b *testing.B, lab *natLab, c setupCase) (setupSample, error) {
 
 // labServers starts the lab's rendezvous at rendezvousAddr, with relay
 // "" (none), "embedded" (its own) or "coturn" (started here, at
-// 203.0.113.5:3478), and returns the relay's address ("" for none). Both
-// stop when the benchmark or test ends.
+// 203.0.113.5:3478), and returns the relay's address ("" for none). The
+// rendezvous runs in a process of its own in pub (this test binary again,
+// as TestLabRendezvousProcess), as it does in the bot, so that the
+// embedded relay does not share the benchmark's Go runtime (coturn does
+// not either). Both stop when the benchmark or test ends.
 func labServers(tb testing.TB, lab *natLab, relay string) string {
 	tb.Helper()
-	var scfg rendezvous.ServerConfig
 	relayAddr := ""
 	switch relay {
 	case "embedded":
-		scfg.Relay = &rendezvous.RelayConfig{Secret: relaySecret, ListenPacket: func(network, addr string) (pc net.PacketConn, err error) {
-			lab.in("pub", func() { pc, err = net.ListenPacket(network, addr) })
-			return pc, err
-		}}
 		relayAddr = rendezvousAddr
 	case "coturn":
 		startCoturn(tb, lab)
-		relayAddr = "203.0.113.5:3478"
-		scfg.Relay = &rendezvous.RelayConfig{Secret: relaySecret, External: relayAddr}
+		relayAddr = coturnAddr
 	}
-	var srv *rendezvous.Server
-	var err error
-	lab.in("pub", func() {
-		var pc net.PacketConn
-		if pc, err = net.ListenPacket("udp", rendezvousAddr); err != nil {
-			return
-		}
-		// The embedded relay opens its relayed sockets in pub too.
-		srv, err = rendezvous.NewServer(pc, scfg)
-	})
+	self, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { srv.Close() })
+	cmd := exec.Command("ip", "netns", "exec", lab.ns("pub"), self, "-test.run=^TestLabRendezvousProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), labRendezvousEnv+"="+relay)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- nil
+				io.Copy(io.Discard, stdout)
+				return
+			}
+		}
+		ready <- fmt.Errorf("the rendezvous process ended before it was ready: %v", sc.Err())
+	}()
+	stop := func() {
+		stdin.Close() // it serves until its stdin closes
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	select {
+	case err = <-ready:
+	case <-time.After(10 * time.Second):
+		err = errors.New("the rendezvous process is not ready after 10 s")
+	}
+	if err != nil {
+		stop()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(stop)
 	return relayAddr
+}
+
+// labRendezvousEnv makes the test binary serve the lab's rendezvous
+// (TestLabRendezvousProcess); its value is the relay, as for labServers.
+const labRendezvousEnv = "GETHELP_LAB_RENDEZVOUS"
+
+// coturnAddr is where startCoturn's relay listens.
+const coturnAddr = "203.0.113.5:3478"
+
+// TestLabRendezvousProcess is not a test but the lab's rendezvous in a
+// process of its own: labServers runs the test binary again inside the
+// lab's pub namespace with labRendezvousEnv set. It prints "ready" once it
+// serves, and serves until its stdin closes.
+func TestLabRendezvousProcess(t *testing.T) {
+	relay, ok := os.LookupEnv(labRendezvousEnv)
+	if !ok {
+		t.Skip("the NAT lab's benchmarks run this as their rendezvous process")
+	}
+	var scfg rendezvous.ServerConfig
+	switch relay {
+	case "embedded":
+		scfg.Relay = &rendezvous.RelayConfig{Secret: relaySecret}
+	case "coturn":
+		scfg.Relay = &rendezvous.RelayConfig{Secret: relaySecret, External: coturnAddr}
+	}
+	srv, err := rendezvous.Listen(rendezvousAddr, scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
 }
 
 // waitRegistered waits until the rendezvous knows the invitation's host
@@ -344,19 +414,20 @@ const echoSize = 1200
 const echoWindow = 64
 
 // BenchmarkRelayThroughput measures a TURN relay against the direct path
-// between the same two namespaces, in the same run. A TURN client in h
-// (the host's, pion/turn through rendezvous.Allocate) holds an allocation
-// on the relay and echoes every datagram that reaches its relayed address;
-// a socket in v (behind the viewer's NAT, permitted with
-// Allocation.Permit) sends it 1200-byte datagrams. Beside it a plain
-// socket in h echoes too, reached from another socket in v through NAT
-// mappings punched by hand, over the same routers. Before the timed part:
-// 200 pings over each path, alternating (rtt-p50-us through the relay,
-// direct-rtt-p50-us, added-rtt-us their difference), and half a second
-// of the direct path at full speed (direct-MB/s). Each op then sends one
-// datagram through the relay with echoWindow in flight: MB/s is the
-// payload carried each way (the relay forwards twice that), loss-% the
-// datagrams that never came back.
+// between the same two namespaces, in the same run: the rendezvous's
+// embedded relay (pion/turn, in a process of its own) or coturn. A TURN
+// client in h (the host's, pion/turn through rendezvous.Allocate, in this
+// process) holds an allocation on the relay and echoes every datagram
+// that reaches its relayed address; a socket in v (behind the viewer's
+// NAT, permitted with Allocation.Permit) sends it 1200-byte datagrams.
+// Beside it a plain socket in h echoes too, reached from another socket
+// in v through NAT mappings punched by hand, over the same routers.
+// Before the timed part: 200 pings over each path, alternating
+// (rtt-p50-us through the relay, direct-rtt-p50-us, added-rtt-us their
+// difference), and half a second of the direct path at full speed
+// (direct-MB/s). Each op then sends one datagram through the relay with
+// echoWindow in flight: MB/s is the payload carried each way (the relay
+// forwards twice that), loss-% the datagrams that never came back.
 func BenchmarkRelayThroughput(b *testing.B) {
 	for _, relay := range []string{"embedded", "coturn"} {
 		b.Run(relay, func(b *testing.B) { benchRelay(b, relay) })
