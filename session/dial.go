@@ -388,6 +388,9 @@ func hello(ctx context.Context, qc *quic.Conn, cfg DialConfig, logger *slog.Logg
 		if cfg.isOffer() && refusedKey(err) {
 			return nil, offerError(cfg, err)
 		}
+		if re := rejectedByClose(err); re != nil {
+			return nil, re
+		}
 		return nil, fmt.Errorf("session: waiting for the host's answer: %s", closedFrom(err).Reason)
 	}
 	m, err := decodeMessage(f.Payload)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/quic-go/quic-go"
 )
 
 // RejectCode says why a host refused a viewer.
@@ -84,6 +86,22 @@ func (e *RejectError) Unwrap() error {
 		return s
 	}
 	return ErrRejected
+}
+
+// rejectedByClose returns the refusal that the host's closing of the
+// connection carries (Request.Reject closes it with codeRejected and the
+// code as the reason), for when the reject message itself was lost: a host
+// that rejects and stops at once may close the connection before the
+// viewer has read it. It returns nil for any other error.
+func rejectedByClose(err error) *RejectError {
+	var ae *quic.ApplicationError
+	if !errors.As(err, &ae) || !ae.Remote || ae.ErrorCode != codeRejected {
+		return nil
+	}
+	if _, known := rejectSentinels[RejectCode(ae.ErrorMessage)]; !known {
+		return nil
+	}
+	return &RejectError{Code: RejectCode(ae.ErrorMessage)}
 }
 
 // ClosedError tells how a session ended. It unwraps to net.ErrClosed.

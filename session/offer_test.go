@@ -269,3 +269,24 @@ func TestOfferVerifyHost(t *testing.T) {
 		t.Fatalf("Dial = %v, want the host's answer (busy)", err)
 	}
 }
+
+// A host that rejects a viewer and stops at once may close the connection
+// before the viewer has read the reject message; the viewer still learns
+// the refusal's code from the close.
+func TestRejectThenCloseAtOnce(t *testing.T) {
+	for i := 0; i < 10; i++ {
+		c := ctx(t)
+		bob := helperCert(t)
+		h := startOfferHost(t, bob)
+		go func() {
+			if r, err := h.ln.Accept(c); err == nil {
+				r.Reject(session.RejectCancelled, "the person stopped gethelp", 0)
+				h.ln.Close()
+			}
+		}()
+		_, err := session.Dial(c, h.dialConfig(&bob))
+		if !errors.Is(err, session.ErrCancelled) {
+			t.Fatalf("try %d: Dial = %v, want ErrCancelled", i, err)
+		}
+	}
+}
