@@ -138,7 +138,7 @@ type Event struct {
 	Shown        bool      `json:"shown,omitempty"`
 	Relayed      bool      `json:"relayed,omitempty"` // chat: written in the ticket's thread or by e-mail, relayed into the session
 	Resumed      bool      `json:"resumed,omitempty"` // connected: the session goes on after a lost connection
-	RTTms        float64   `json:"rtt_ms,omitempty"`  // disconnected: the smoothed round trip of the session // privacy: a secure prompt is on screen (Privacy says whether the helper's view is blanked)
+	RTTms        float64   `json:"rtt_ms,omitempty"`  // connected: the handshake's round trip; disconnected: the smoothed round trip of the session
 
 	// Files.
 	ID        string `json:"id,omitempty"`

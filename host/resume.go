@@ -132,7 +132,7 @@ func (h *Host) resumeSession(r *session.Request, who map[string]any) *session.Co
 // it was, the chat that had not arrived, the files under way.
 func (h *Host) resumed(s *session.Conn, who map[string]any, path string) {
 	h.record("resumed", merge(who, "path", path))
-	h.emit(Event{Type: EventConnected, Helper: s.PeerName(), Addr: s.RemoteAddr().String(), Path: path, Resumed: true})
+	h.emit(Event{Type: EventConnected, Helper: s.PeerName(), Addr: s.RemoteAddr().String(), Path: path, Resumed: true, RTTms: ms(s.RTT())})
 	h.mu.Lock()
 	caps := h.consent.list()
 	h.mu.Unlock()
@@ -222,3 +222,5 @@ func (h *Host) keepInterrupted(path string, offer files.Offer) {
 	defer h.interruptMu.Unlock()
 	h.interrupted = append(h.interrupted, interrupted{path, offer})
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -373,7 +373,7 @@ func (h *Host) admit(r *session.Request, who map[string]any, resumed bool) *sess
 		return s
 	}
 	h.record("connected", merge(who, "path", path))
-	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String(), Path: path})
+	h.emit(Event{Type: EventConnected, Helper: r.ViewerName, Addr: r.RemoteAddr.String(), Path: path, RTTms: ms(s.RTT())})
 	return s
 }
 

@@ -414,7 +414,7 @@ func (m *Main) printHostEvent(e host.Event) {
 			fmt.Fprintf(w, "%s is back, from %s%s. The session goes on.\n", e.Helper, e.Addr, pathText(e.Path))
 			break
 		}
-		fmt.Fprintf(w, "%s connected from %s%s. They can see what you share and chat with you.\n%s\n", e.Helper, e.Addr, pathText(e.Path), terminalHelp)
+		fmt.Fprintf(w, "%s connected from %s%s, round trip %.1f ms. They can see what you share and chat with you.\n%s\n", e.Helper, e.Addr, pathText(e.Path), e.RTTms, terminalHelp)
 	case host.EventAuthFailed:
 		fmt.Fprintf(w, "Someone calling themselves %q at %s tried a wrong password (%d attempts left).\n", e.Helper, e.Addr, *e.AttemptsLeft)
 	case host.EventLocked:

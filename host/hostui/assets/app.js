@@ -159,7 +159,7 @@
         st.caps = [];
         st.hidden = false;
         setStatus('connected');
-        addLog(st.helper + ' connected' + at(m.addr) + (VIA[m.path] || '') + '.', '', m.time);
+        addLog(st.helper + ' connected' + at(m.addr) + (VIA[m.path] || '') + (m.rtt_ms ? ' (round trip ' + m.rtt_ms.toFixed(m.rtt_ms < 10 ? 1 : 0) + ' ms)' : '') + '.', '', m.time);
         showTransfers();
         break;
       case 'chat':
