@@ -31,3 +31,4 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParseLine -fuzztime=$(FUZZTIME) ./helperkey/
 	go test -run=NONE -fuzz=FuzzParseAnswer -fuzztime=$(FUZZTIME) ./rendezvous/
 	go test -run=NONE -fuzz=FuzzBindingAnswer -fuzztime=$(FUZZTIME) ./rendezvous/
+	go test -run=NONE -fuzz=FuzzWire -fuzztime=$(FUZZTIME) ./rendezvous/
