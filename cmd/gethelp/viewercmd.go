@@ -237,7 +237,13 @@ func (m *Main) readViewerPassword(stdin *bufio.Reader, file string, fromStdin, j
 func (m *Main) printViewerEvent(e viewer.Event) {
 	w := m.Stdout
 	switch e.Type {
+	case viewer.EventReconnecting:
+		fmt.Fprintf(w, "Lost the connection to the person's computer (%s). Reconnecting for up to %d seconds...\n", e.Reason, int(viewer.ResumeWindow.Seconds()))
 	case viewer.EventConnected:
+		if e.Resumed {
+			fmt.Fprintf(w, "Back, at %s%s, round trip %.1f ms. The session goes on.\n", e.Addr, pathText(e.Path), e.RTTms)
+			break
+		}
 		fmt.Fprintf(w, "Connected to %s at %s%s, round trip %.1f ms.\n%s\n", e.Host, e.Addr, pathText(e.Path), e.RTTms, terminalHelp)
 	case viewer.EventChat:
 		if !e.Self {

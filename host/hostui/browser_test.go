@@ -110,6 +110,14 @@ func TestHostWindow(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "host.png")
 	browsertest.NarrowScreenshot(t, ctx, "host-narrow.png")
 
+	// How the helper's connection goes, and a lost connection resumed (the
+	// events as the host reports them).
+	browsertest.Poll(t, ctx, "the path in the log", `document.getElementById('log').textContent.includes('on your local network (round trip')`)
+	l.server.Publish(host.Event{Type: host.EventReconnecting, Helper: "Bob", Reason: "connection lost: no answer from the other side"})
+	browsertest.Poll(t, ctx, "the lost connection in the log", `document.getElementById('log').textContent.includes('The connection to Bob was lost (no answer from the other side)')`)
+	l.server.Publish(host.Event{Type: host.EventConnected, Helper: "Bob", Path: "relayed", Resumed: true})
+	browsertest.Poll(t, ctx, "the helper back in the log", `document.getElementById('log').textContent.includes('Bob is back, through the relay')`)
+
 	// Disconnect ends the session at once.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("disconnect"))); err != nil {
 		t.Fatal(err)

@@ -147,7 +147,14 @@
           ? 'Someone' + at(m.addr) + ' offered help with a key your administrator does not allow (' + (m.fingerprint || 'unknown key') + '), and was refused without asking you.'
           : 'Someone' + at(m.addr) + ' offered help, but offers of help are turned off on this computer; refused.', 'warn', m.time);
         break;
+      case 'reconnecting':
+        addLog('The connection to ' + (m.helper || st.helper || 'your helper') + ' was lost (' + (m.reason || 'no answer').replace(/^connection lost: /, '') + '). Waiting for them to come back…', 'warn', m.time);
+        break;
       case 'connected':
+        if (m.resumed) {
+          addLog((m.helper || st.helper) + ' is back' + (VIA[m.path] || '') + '. The session goes on as before.', '', m.time);
+          break;
+        }
         if (st.offer) {
           st.keyName = st.offer.fingerprint;
           closeOffer();
