@@ -32,3 +32,5 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParseAnswer -fuzztime=$(FUZZTIME) ./rendezvous/
 	go test -run=NONE -fuzz=FuzzBindingAnswer -fuzztime=$(FUZZTIME) ./rendezvous/
 	go test -run=NONE -fuzz=FuzzWire -fuzztime=$(FUZZTIME) ./rendezvous/
+	go test -run=NONE -fuzz=FuzzParseStart -fuzztime=$(FUZZTIME) ./host/portal/
+	go test -run=NONE -fuzz=FuzzParseGstLine -fuzztime=$(FUZZTIME) ./host/portal/

@@ -13,9 +13,12 @@ cd "$(dirname "$0")/.."
 #   nftables, iproute2   network namespaces with real NAT for the connectivity tests
 #   coturn               an external TURN relay, as a help desk may run one
 #   sway, foot, grim     a headless Wayland compositor, a terminal and a reference capture
+#   dbus-daemon, pipewire, gstreamer1.0-pipewire, gstreamer1.0-tools, gstreamer1.0-plugins-base
+#                        the desktop portal path: a private session bus for a fake portal,
+#                        a real PipeWire, and gst-launch-1.0 reading its stream
 #   wine, wine64, gcc-mingw-w64-x86-64
 #                        the Windows host's tests, run under Wine on Xvfb
-PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2 coturn sway foot grim gcc-mingw-w64-x86-64)
+PKGS=(xvfb xserver-xephyr xterm xdotool chromium fonts-dejavu-core nftables iproute2 coturn sway foot grim dbus-daemon pipewire gstreamer1.0-pipewire gstreamer1.0-tools gstreamer1.0-plugins-base gcc-mingw-w64-x86-64)
 # Wine needs its recommended libraries (X rendering, input) to open windows.
 WITH_RECOMMENDS=(wine wine64)
 missing=()
