@@ -53,7 +53,7 @@ func (m *Main) inviteFlags(name, synopsis string, o *inviteOptions) *flag.FlagSe
 	fs.StringVar(&o.listen, "listen", "", "UDP address to listen on (default all interfaces, an ephemeral port)")
 	fs.StringVar(&o.name, "name", "", "your name as the helper sees it (default display_name in config, or user on host)")
 	fs.BoolVar(&o.json, "json", false, "machine interface: JSON events on stdout, JSON commands on stdin")
-	fs.StringVar(&o.source, "source", "", "screen to share: x11, wayland (sway and other wlroots compositors), synthetic or none (default wayland when $WAYLAND_DISPLAY is set, x11 when $DISPLAY is, else synthetic)")
+	fs.StringVar(&o.source, "source", "", "screen to share: x11, wayland (sway and other wlroots compositors), portal (GNOME, KDE: through the desktop's own dialog), synthetic or none (default wayland when $WAYLAND_DISPLAY is set, or portal when that compositor is not wlroots-based; x11 when $DISPLAY is, else synthetic)")
 	fs.StringVar(&o.bandwidth, "bandwidth", "high", "bandwidth level: low, medium, high or full (lossless)")
 	fs.IntVar(&o.monitor, "monitor", -1, "share only this monitor (0, 1, ...); -1 lets the helper choose")
 	fs.BoolVar(&o.noUI, "no-ui", false, "terminal only: no local web page")
@@ -354,6 +354,10 @@ func (m *Main) hostDevices(cfg *host.Config, srcName string) (release func(), er
 		}
 		return release, nil
 	}
+	if srcName == "portal" {
+		m.portalDevices(cfg) // the person was told the limits before the desktop's dialog
+		return release, nil
+	}
 	if srcName == "windows" {
 		cs, err := m.windowsDevices(cfg)
 		closers = append(closers, cs...)
@@ -502,7 +506,8 @@ func revokedBy(by string) string {
 // openSource opens the screen to share and says which kind it opened.
 func (m *Main) openSource(name string) (host.Source, string, error) {
 	display, wayland := m.Getenv("DISPLAY"), m.Getenv("WAYLAND_DISPLAY")
-	if name == "" {
+	auto := name == ""
+	if auto {
 		switch {
 		case wayland != "":
 			name = "wayland" // under Xwayland, $DISPLAY shows X clients only
@@ -528,15 +533,20 @@ func (m *Main) openSource(name string) (host.Source, string, error) {
 			return nil, name, errors.New("--source wayland needs a Wayland display, but $WAYLAND_DISPLAY is not set")
 		}
 		src, err := openWayland(wayland, m.Getenv("XDG_RUNTIME_DIR"), m.logger)
+		if err != nil && auto && waylandUnsupported(err) && portalAvailable(m.sessionBus()) {
+			return m.openPortalSource() // GNOME, KDE
+		}
 		if err != nil {
-			return nil, name, fmt.Errorf("%w (gethelp shares sway and other wlroots compositors; GNOME and KDE need the portal, not supported yet)", err)
+			return nil, name, fmt.Errorf("%w (gethelp shares sway and other wlroots compositors itself; on GNOME and KDE use --source portal)", err)
 		}
 		return src, name, nil
+	case "portal":
+		return m.openPortalSource()
 	case "windows":
 		src, err := openWindowsScreen(m.logger)
 		return src, name, err
 	}
-	return nil, name, fmt.Errorf("unknown --source %q (use x11, wayland, windows, synthetic or none)", name)
+	return nil, name, fmt.Errorf("unknown --source %q (use x11, wayland, portal, windows, synthetic or none)", name)
 }
 
 // hostDefaults fills in the listen address and the person's name from the

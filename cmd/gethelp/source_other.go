@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 
@@ -34,3 +35,15 @@ func openWayland(string, string, *slog.Logger) (host.Source, error) {
 func openWaylandInput(string, string, *slog.Logger) (host.Injector, error) {
 	return nil, errors.New("control on Wayland is supported on Linux only")
 }
+
+func openPortal(context.Context, string, string, bool, *slog.Logger) (host.Source, error) {
+	return nil, errors.New("sharing through the desktop portal is supported on Linux only")
+}
+
+func portalAvailable(string) bool { return false }
+
+func portalInjector(host.Source) host.Injector { return nil }
+
+func portalDeclined(error) bool { return false }
+
+func waylandUnsupported(error) bool { return false }
