@@ -79,14 +79,15 @@
 //     indicator goes away), kills the child and waits for every goroutine.
 //
 // Figures (BenchmarkStream1080p, 1920×1080 at 30 frames a second, a
-// 2-core AMD EPYC VM, Debian 12): each frame costs gst-launch-1.0 about
-// 4.7% of a core and this process about 8% (reading 8 MB from the pipe
-// and comparing it: 3.2 ms a frame from its announcement to its
-// changes being ready for Next). That is the cost of a stream that sends
-// frames while nothing changes; GNOME's sends a frame only when the
-// screen changed, so an idle desktop costs nothing. A change takes about
-// 66 ms from the test's screen to Next, most of it the test screen's own
-// 30 Hz compositing.
+// shared 2-core AMD EPYC VM, Debian 12, three runs): each second of stream
+// costs gst-launch-1.0 4–6% of a core and this process 7–10% (reading
+// 8 MB a frame from the pipe, enlarged to 1 MiB, and comparing it: about
+// 3 ms a frame from its announcement to its changes being ready for
+// Next). That is the cost of a stream that sends frames while nothing
+// changes, as the test's does; GNOME's and KDE's compositors send a frame
+// when they repainted, so an idle desktop costs next to nothing. A change
+// takes about 66 ms from the test's screen to Next, most of it the test
+// screen's own 30 Hz compositing (two frame periods).
 //
 // What the portal path cannot do (the host tells the person before
 // sharing):

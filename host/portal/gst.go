@@ -153,6 +153,7 @@ func startPipeline(gst string, remote *os.File, node uint32) (*pipeline, error) 
 		textW.Close()
 		return nil, fmt.Errorf("portal: %w", err)
 	}
+	growPipe(framesR)
 	p := &pipeline{text: textR, frames: framesR, stderr: &tail{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(gst, gstArgs(node)...)
 	p.cmd.Stdout = textW

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
@@ -249,5 +253,46 @@ func TestSeedsDecode(t *testing.T) {
 	st, err := parseStart(wire(t, startSeeds()[0]))
 	if err != nil || st.streams[0].node != 44 || st.streams[0].w != 1920 || st.devices != 3 {
 		t.Errorf("GNOME seed: %+v, %v", st, err)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// TestTokensFile checks the token file's format against its golden file,
+// both ways.
+func TestTokensFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "portal-tokens.json")
+	tk := loadTokens(path, slog.New(slog.DiscardHandler))
+	tk.set(kindScreenCast, "5f2e9c1d-1bd2-4a4e-8dd5-3b53e3e0c1a4")
+	tk.set(kindRemoteDesktop, "0b7a")
+	if err := tk.save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "tokens.golden")
+	if *update {
+		os.WriteFile(golden, got, 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("token file:\n%s\nwant:\n%s", got, want)
+	}
+	back := loadTokens(golden, slog.New(slog.DiscardHandler))
+	if back.get(kindScreenCast) != "5f2e9c1d-1bd2-4a4e-8dd5-3b53e3e0c1a4" || back.get(kindRemoteDesktop) != "0b7a" {
+		t.Errorf("golden file read back as %+v", back)
+	}
+	for _, bad := range []string{`{"version": 2, "tokens": {"screencast": "x"}}`, `[]`, ``} {
+		p := filepath.Join(dir, "bad.json")
+		os.WriteFile(p, []byte(bad), 0o600)
+		if tk := loadTokens(p, slog.New(slog.DiscardHandler)); tk.get(kindScreenCast) != "" {
+			t.Errorf("%q gave tokens %+v", bad, tk)
+		}
 	}
 }
