@@ -6,7 +6,9 @@
 # start with "INFO "), driven with what works on a wlroots compositor:
 #
 #   X11 (workload.sh)                     here
-#   xterm 122x32, 9x15 font, 1106x488     foot, DejaVu Sans Mono 14 px, a
+#   xterm 122x32, 9x15 font, 1106x488     foot, 122x32 cells of 9x15 px
+#                                         (DejaVu Sans Mono 13 px, line height
+#                                         15 px, letter spacing 1 px) in a
 #                                         floating window resized to 1106x488
 #   xdotool type --delay 66 (~9.5 s)      wtype -d 26 (~9.4 s), one -k Return
 #                                         per line
@@ -202,7 +204,9 @@ exec {CTL}<>"$TMP/ctl" {ACK}<>"$TMP/ack"
 APP="benchterm-$$"
 CRIT="[app_id=\"^$APP\$\"]"
 WW=1106 WH=488
-foot --config=/dev/null --app-id="$APP" --title="$APP" --font='DejaVu Sans Mono:pixelsize=14' \
+# 9x15 cells, like the xterm's font: 122x32 of them in the window.
+foot --config=/dev/null --app-id="$APP" --title="$APP" --font='DejaVu Sans Mono:pixelsize=13' \
+  -o line-height=15px -o letter-spacing=1px \
   -o colors.background=1d1f21 -o colors.foreground=c5c8c6 -o scrollback.lines=0 -o cursor.blink=no \
   bash --noprofile --norc "$TMP/agent.sh" "$TMP" </dev/null >"$TMP/foot.log" 2>&1 &
 PIDS+=($!)
