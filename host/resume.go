@@ -196,18 +196,9 @@ func (h *Host) sendChat(m session.Message) error {
 	return nil
 }
 
-// lostConn waits (briefly) for conn to end and reports whether its
-// connection was lost rather than ended: what it cut goes on after the
-// resume.
-func lostConn(conn *session.Conn) bool {
-	select {
-	case <-conn.Done():
-	case <-time.After(time.Second):
-		return false
-	}
-	var ce *session.ClosedError
-	return errors.As(conn.Err(), &ce) && ce.Lost
-}
+// lostConn reports whether conn's connection was lost (it waits a
+// moment for the session to end after a stream error).
+func lostConn(conn *session.Conn) bool { return conn.LostWithin(time.Second) }
 
 type interrupted struct {
 	path  string

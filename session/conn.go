@@ -190,6 +190,22 @@ func (c *Conn) Close(reason string) {
 	<-c.done
 }
 
+// LostWithin waits up to d for the session to end and reports whether
+// its connection was lost (ClosedError.Lost) rather than ended: what a
+// stream error cut then goes on after the resume. A session still
+// running after d is not lost.
+func (c *Conn) LostWithin(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+		return false
+	}
+	var ce *ClosedError
+	return errors.As(c.Err(), &ce) && ce.Lost
+}
+
 // Abandon tears the connection down at once, without a goodbye, as if it
 // had been lost (Err then has Lost set): for a session whose viewer has
 // already resumed it on another connection.

@@ -166,18 +166,9 @@ func (v *Viewer) fileFailed(o files.Offer, dir string, err error) {
 	v.emit(Event{Type: EventFileFailed, ID: o.ID, Name: o.Name, Size: o.Size, Direction: dir, Reason: reason})
 }
 
-// lost waits (briefly) for conn to end and reports whether its connection
-// was lost, rather than ended: a transfer cut by a lost connection goes on
-// after the resume.
-func lost(conn *session.Conn) bool {
-	select {
-	case <-conn.Done():
-	case <-time.After(time.Second):
-		return false
-	}
-	var ce *session.ClosedError
-	return errors.As(conn.Err(), &ce) && ce.Lost
-}
+// lost reports whether conn's connection was lost (it waits a moment for
+// the session to end after a stream error).
+func lost(conn *session.Conn) bool { return conn.LostWithin(time.Second) }
 
 // keepInterrupted remembers a file whose sending the lost connection cut,
 // to offer it again once the session resumes.
