@@ -24,6 +24,9 @@ const (
 	ifaceRequest       = "org.freedesktop.portal.Request"
 	ifaceSession       = "org.freedesktop.portal.Session"
 	ifaceProperties    = "org.freedesktop.DBus.Properties"
+
+	// mutterRemoteDesktop is on the bus where GNOME's mutter composites.
+	mutterRemoteDesktop = "org.gnome.Mutter.RemoteDesktop"
 )
 
 // Values of the portal's options.
@@ -167,6 +170,13 @@ func (b *bus) property(ctx context.Context, iface, name string) (dbus.Variant, e
 		return v, fmt.Errorf("the portal has no %s.%s: %v", shortIface(iface), name, err)
 	}
 	return v, nil
+}
+
+// hasName reports whether name has an owner on the bus.
+func (b *bus) hasName(ctx context.Context, name string) bool {
+	var has bool
+	err := b.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, name).Store(&has)
+	return err == nil && has
 }
 
 // uintProperty reads a uint32 property, or 0 when there is none.

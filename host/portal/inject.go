@@ -6,10 +6,15 @@ package portal
 // Decisions:
 //
 //   - The pointer moves with NotifyPointerMotionAbsolute on the shared
-//     stream: its coordinates are the compositor's (logical) ones, the
-//     stream's size as Start reported it, so a point of the image is
-//     scaled from the frames' size to that (they differ on a scaled
-//     monitor). Buttons are Linux input codes (BTN_LEFT 0x110, BTN_RIGHT,
+//     stream. Which coordinates that takes differs between desktops, and
+//     only on a scaled monitor, where the frames' pixels are not the
+//     compositor's logical units: GNOME (mutter) takes the stream's
+//     pixels (it divides by the monitor's scale itself), so a point of
+//     the image is sent as it is; KDE (KWin's fake input) takes logical
+//     units, the stream's size as Start reported it, so elsewhere a point
+//     is scaled from the frames' size to that. GNOME is recognised by
+//     org.gnome.Mutter.RemoteDesktop on the session bus. Buttons are
+//     Linux input codes (BTN_LEFT 0x110, BTN_RIGHT,
 //     BTN_MIDDLE, BTN_SIDE, BTN_EXTRA), pressed where the event says,
 //     after a motion there. The wheel is NotifyPointerAxisDiscrete, one
 //     step a notch (axis 0 vertical, 1 horizontal; positive is down or
@@ -295,8 +300,9 @@ func (inj *Injector) typeLocked(ctx context.Context, text string) error {
 	return nil
 }
 
-// logical turns a point of the image into the stream's compositor
-// coordinates.
+// logical turns a point of the image into the coordinates
+// NotifyPointerMotionAbsolute takes on this desktop (see the decisions
+// above), clamped to the image.
 func (s *Source) logical(x, y int) (float64, float64) {
 	s.mu.Lock()
 	iw, ih := 0, 0
@@ -304,11 +310,13 @@ func (s *Source) logical(x, y int) (float64, float64) {
 		iw, ih = s.latest.W, s.latest.H
 	}
 	s.mu.Unlock()
+	if iw > 0 && ih > 0 {
+		x, y = max(0, min(iw-1, x)), max(0, min(ih-1, y))
+	}
 	lw, lh := s.stream.w, s.stream.h
-	if iw <= 0 || ih <= 0 || lw <= 0 || lh <= 0 {
+	if s.pixelPointer || iw <= 0 || ih <= 0 || lw <= 0 || lh <= 0 {
 		return float64(x), float64(y)
 	}
-	x, y = max(0, min(iw-1, x)), max(0, min(ih-1, y))
 	return float64(x) * float64(lw) / float64(iw), float64(y) * float64(lh) / float64(ih)
 }
 

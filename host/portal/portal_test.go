@@ -281,13 +281,30 @@ func TestStoppedFromDesktop(t *testing.T) {
 }
 
 // TestInput checks that the injector's calls reach the portal with the
-// right arguments: absolute motion on the stream's node in the
-// compositor's coordinates (here twice the frames' size, as on a scaled
-// monitor), evdev buttons, discrete wheel steps, keysyms for keys and
-// typed text; and that ReleaseAll and Close release what is held.
+// right arguments: absolute motion on the stream's node, evdev buttons,
+// discrete wheel steps, keysyms for keys and typed text; and that
+// ReleaseAll and Close release what is held. The portal reports a stream
+// twice the frames' size, as on a scaled monitor: KDE then takes logical
+// coordinates (the image's scaled to that size), GNOME the stream's
+// pixels (the image's as they are).
 func TestInput(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutter bool
+		scale  float64
+	}{
+		{"KDE", false, 2},
+		{"GNOME", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testInput(t, tc.mutter, tc.scale)
+		})
+	}
+}
+
+func testInput(t *testing.T, mutter bool, scale float64) {
 	const w, h = 160, 120
-	env := portaltest.Start(t, w, h, &portaltest.Portal{Size: [2]int32{2 * w, 2 * h}})
+	env := portaltest.Start(t, w, h, &portaltest.Portal{Size: [2]int32{2 * w, 2 * h}, Mutter: mutter})
 	src := open(t, env, portal.Options{Input: true})
 	inj := src.Injector()
 	if inj == nil {
@@ -300,7 +317,7 @@ func TestInput(t *testing.T) {
 		{Kind: host.InputPointer, X: 10, Y: 20},
 		{Kind: host.InputButton, X: 30, Y: 40, Button: 1, Down: true},
 		{Kind: host.InputButton, X: 30, Y: 40, Button: 1, Down: false},
-		{Kind: host.InputButton, X: 31, Y: 41, Button: 3, Down: true},
+		{Kind: host.InputButton, X: 500, Y: -3, Button: 3, Down: true}, // outside: clamped
 		{Kind: host.InputWheel, DY: 3, DX: -1},
 		{Kind: host.InputText, Text: "Hé€\r\n"},
 		{Kind: host.InputKey, Key: "Control", Down: true},
@@ -324,14 +341,14 @@ func TestInput(t *testing.T) {
 		args   string
 	}
 	motion := func(x, y float64) call {
-		return call{"NotifyPointerMotionAbsolute", fmt.Sprint([]any{node, x, y})}
+		return call{"NotifyPointerMotionAbsolute", fmt.Sprint([]any{node, x * scale, y * scale})}
 	}
 	key := func(sym int32, state uint32) call { return call{"NotifyKeyboardKeysym", fmt.Sprint([]any{sym, state})} }
 	want := []call{
-		motion(20, 40),
-		motion(60, 80), {"NotifyPointerButton", "[272 1]"},
-		motion(60, 80), {"NotifyPointerButton", "[272 0]"},
-		motion(62, 82), {"NotifyPointerButton", "[273 1]"},
+		motion(10, 20),
+		motion(30, 40), {"NotifyPointerButton", "[272 1]"},
+		motion(30, 40), {"NotifyPointerButton", "[272 0]"},
+		motion(w-1, 0), {"NotifyPointerButton", "[273 1]"},
 		{"NotifyPointerAxisDiscrete", "[0 3]"}, {"NotifyPointerAxisDiscrete", "[1 -1]"},
 		key('H', 1), key('H', 0), key(0xe9, 1), key(0xe9, 0), key(0x20ac, 1), key(0x20ac, 0), key(0xff0d, 1), key(0xff0d, 0),
 		key(0xffe3, 1), key('c', 1), key('c', 0), key(0xffc2, 1),

@@ -81,8 +81,11 @@ type Source struct {
 	remote  bool // a RemoteDesktop session
 	stream  stream
 	devices uint32
-	log     *slog.Logger
-	inj     *Injector // nil without input
+	// pixelPointer: the desktop takes pointer positions in the stream's
+	// pixels (GNOME), not in its logical size (KDE).
+	pixelPointer bool
+	log          *slog.Logger
+	inj          *Injector // nil without input
 
 	p       *pipeline      // guarded by mu; nil until the frames start
 	wg      sync.WaitGroup // the reader and the watchers
@@ -159,6 +162,7 @@ func Open(ctx context.Context, opts Options) (*Source, error) {
 		return nil, err
 	}
 	if s.remote && s.devices&(deviceKeyboard|devicePointer) != 0 {
+		s.pixelPointer = b.hasName(ctx, mutterRemoteDesktop)
 		s.inj = newInjector(s)
 	}
 	return s, nil

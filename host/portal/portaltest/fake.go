@@ -36,6 +36,7 @@ type Portal struct {
 	Hold            bool   // Start never answers (the dialog stays up) until Request.Close
 	NoRemoteDesktop bool   // offer ScreenCast only (as xdg-desktop-portal-wlr)
 	Devices         uint32 // the devices Start grants; 0: those asked
+	Mutter          bool   // also own org.gnome.Mutter.RemoteDesktop, as on GNOME
 
 	mu       sync.Mutex
 	conn     *dbus.Conn
@@ -111,9 +112,15 @@ func (p *Portal) Start(t testing.TB, address string) {
 	if _, err := prop.Export(conn, objectPath, props); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := conn.RequestName(busName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("fake portal: cannot own %s: %v %v", busName, reply, err)
+	names := []string{busName}
+	if p.Mutter {
+		names = append(names, "org.gnome.Mutter.RemoteDesktop")
+	}
+	for _, name := range names {
+		reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
+		if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+			t.Fatalf("fake portal: cannot own %s: %v %v", name, reply, err)
+		}
 	}
 }
 
