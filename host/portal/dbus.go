@@ -167,7 +167,7 @@ func (b *bus) property(ctx context.Context, iface, name string) (dbus.Variant, e
 	var v dbus.Variant
 	err := b.obj.CallWithContext(ctx, ifaceProperties+".Get", 0, iface, name).Store(&v)
 	if err != nil {
-		return v, fmt.Errorf("the portal has no %s.%s: %v", shortIface(iface), name, err)
+		return v, fmt.Errorf("the portal has no %s.%s: %v", trimPortal(iface), name, err)
 	}
 	return v, nil
 }
@@ -222,7 +222,7 @@ func (b *bus) request(ctx context.Context, method string, opts map[string]dbus.V
 		if ctx.Err() != nil {
 			return nil, withdraw(path)
 		}
-		return nil, fmt.Errorf("portal: %s: %v", shortMethod(method), err)
+		return nil, fmt.Errorf("portal: %s: %v", trimPortal(method), err)
 	}
 	if handle != path {
 		// Portals before 0.9 chose the path themselves: a Response sent
@@ -241,7 +241,7 @@ func (b *bus) request(ctx context.Context, method string, opts map[string]dbus.V
 		case responseCancelled:
 			return nil, ErrDeclined
 		default:
-			return nil, fmt.Errorf("portal: the desktop ended %s with an error (response %d)", shortMethod(method), r.code)
+			return nil, fmt.Errorf("portal: the desktop ended %s with an error (response %d)", trimPortal(method), r.code)
 		}
 	case <-ctx.Done():
 		return nil, withdraw(handle)
@@ -259,7 +259,7 @@ func (b *bus) call(ctx context.Context, method string, args ...any) error {
 		if !b.conn.Connected() {
 			return errLost
 		}
-		return fmt.Errorf("portal: %s: %v", shortMethod(method), err)
+		return fmt.Errorf("portal: %s: %v", trimPortal(method), err)
 	}
 	return nil
 }
@@ -281,9 +281,9 @@ func newToken() string {
 	return "gethelp_" + hex.EncodeToString(b[:])
 }
 
-func shortIface(iface string) string { return strings.TrimPrefix(iface, "org.freedesktop.portal.") }
-
-func shortMethod(method string) string { return shortIface(method) }
+// trimPortal shortens an interface or method name for messages:
+// "ScreenCast.Start".
+func trimPortal(name string) string { return strings.TrimPrefix(name, "org.freedesktop.portal.") }
 
 // errLost is returned when the connection to the session bus broke.
 var errLost = errors.New("portal: the connection to the session bus was lost")
