@@ -406,8 +406,9 @@ func (l *logDurations) get(msg, key string) time.Duration {
 	return l.d[msg+"\x00"+key]
 }
 
-// echoSize is the datagram size of the relay benchmark: the largest a
-// gethelp QUIC packet is.
+// echoSize is the datagram size of the relay benchmark: the size of
+// QUIC's packets until path MTU discovery finds room for more (RFC 9000's
+// minimum).
 const echoSize = 1200
 
 // pings is how many round trips BenchmarkRelayThroughput times over each
