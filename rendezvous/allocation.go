@@ -81,7 +81,29 @@ func Allocate(ctx context.Context, r Relay, udp net.PacketConn) (*Allocation, er
 func (a *Allocation) Addr() netip.AddrPort { return a.addr }
 
 // PacketConn is the relayed socket. Closing it releases the allocation.
-func (a *Allocation) PacketConn() net.PacketConn { return a.conn }
+// Its socket buffer sizes are those of the TURN client's UDP socket, which
+// carries everything relayed (quic-go sizes them, and warns when it
+// cannot).
+func (a *Allocation) PacketConn() net.PacketConn { return relayedConn{a.conn, a.udp} }
+
+type relayedConn struct {
+	net.PacketConn
+	udp net.PacketConn
+}
+
+func (c relayedConn) SetReadBuffer(n int) error {
+	if b, ok := c.udp.(interface{ SetReadBuffer(int) error }); ok {
+		return b.SetReadBuffer(n)
+	}
+	return nil
+}
+
+func (c relayedConn) SetWriteBuffer(n int) error {
+	if b, ok := c.udp.(interface{ SetWriteBuffer(int) error }); ok {
+		return b.SetWriteBuffer(n)
+	}
+	return nil
+}
 
 // Permit lets the peers' IP addresses send through the relay (TURN
 // permissions are per IP address, whatever the port, so a peer behind a
