@@ -25,7 +25,6 @@ import (
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/synthetic"
-	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/rendezvous"
 	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/viewer"
@@ -319,37 +318,6 @@ func TestLabRendezvousProcess(t *testing.T) {
 	defer srv.Close()
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
-}
-
-// waitRegistered waits until the rendezvous knows the invitation's host
-// and, with relayed set, its relayed address.
-func waitRegistered(ctx context.Context, lab *natLab, inv *invitations.Invitation, relayed bool) error {
-	for {
-		var sock *session.Socket
-		var err error
-		lab.in("pub", func() { sock, err = session.ListenSocket("203.0.113.1:0") })
-		if err != nil {
-			return err
-		}
-		sk, err := rendezvous.Seek(ctx, rendezvous.SeekConfig{
-			Server: netip.MustParseAddrPort(rendezvousAddr), Conn: sock, InvitationID: inv.ID, Pin: inv.Pin,
-		})
-		if err != nil {
-			sock.Close()
-			return fmt.Errorf("the rendezvous does not know the host: %w", err)
-		}
-		ok := !relayed || sk.HostRelayed().IsValid()
-		sk.Close()
-		sock.Close()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.New("the host never announced a relayed address")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // waitFor returns the first event on ch that match accepts, or false

@@ -5,6 +5,7 @@ package integration_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -393,7 +394,9 @@ func natSession(t *testing.T, c natCase) *relayCapture {
 		t.Fatalf("invitation rendezvous %q", inv.Rendezvous)
 	}
 	if c.relay != "" {
-		waitRelayed(t, ctx, lab, inv)
+		if err := waitRegistered(ctx, lab, inv, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 	viewerEvents := make(chan viewer.Event, 256)
 	var v *viewer.Viewer
@@ -471,38 +474,6 @@ func natSession(t *testing.T, c natCase) *relayCapture {
 
 // natChat is the chat line the cases send; the relay must never see it.
 const natChat = "hello through the NAT: the quick brown fox"
-
-// waitRelayed waits until the rendezvous tells viewers the host's relayed
-// address (the host allocates it right after registering).
-func waitRelayed(t *testing.T, ctx context.Context, lab *natLab, inv *invitations.Invitation) {
-	t.Helper()
-	var sock *session.Socket
-	lab.in("pub", func() {
-		var err error
-		if sock, err = session.ListenSocket("203.0.113.1:0"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	defer sock.Close()
-	for {
-		sk, err := rendezvous.Seek(ctx, rendezvous.SeekConfig{
-			Server: netip.MustParseAddrPort(rendezvousAddr), Conn: sock, InvitationID: inv.ID, Pin: inv.Pin,
-		})
-		if err != nil {
-			t.Fatalf("the rendezvous does not know the host: %v", err)
-		}
-		relayed := sk.HostRelayed()
-		sk.Close()
-		if relayed.IsValid() {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("the host never announced a relayed address")
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
 
 // TestNATBothPortRestricted: host and viewer each behind a NAT that lets in
 // only replies; the rendezvous swaps their candidates, both punch, and the
@@ -635,5 +606,36 @@ func TestNATLabFilters(t *testing.T) {
 	vc.WriteToUDP([]byte("after the punch"), hostPub)
 	if !arrives(hc) {
 		t.Fatal("the viewer's datagram did not pass the punched hole")
+	}
+}
+
+// waitRegistered waits until the rendezvous knows the invitation's host
+// and, with relayed set, its relayed address.
+func waitRegistered(ctx context.Context, lab *natLab, inv *invitations.Invitation, relayed bool) error {
+	for {
+		var sock *session.Socket
+		var err error
+		lab.in("pub", func() { sock, err = session.ListenSocket("203.0.113.1:0") })
+		if err != nil {
+			return err
+		}
+		sk, err := rendezvous.Seek(ctx, rendezvous.SeekConfig{
+			Server: netip.MustParseAddrPort(rendezvousAddr), Conn: sock, InvitationID: inv.ID, Pin: inv.Pin,
+		})
+		if err != nil {
+			sock.Close()
+			return fmt.Errorf("the rendezvous does not know the host: %w", err)
+		}
+		ok := !relayed || sk.HostRelayed().IsValid()
+		sk.Close()
+		sock.Close()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("the host never announced a relayed address")
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/gethelp/gethelp/host"
 	"github.com/gethelp/gethelp/host/synthetic"
-	"github.com/gethelp/gethelp/invitations"
 	"github.com/gethelp/gethelp/rendezvous"
 	"github.com/gethelp/gethelp/session"
 	"github.com/gethelp/gethelp/viewer"
@@ -102,7 +100,9 @@ func TestNATResumeAfterHostAddressChange(t *testing.T) {
 	lab.in("h", func() { go func() { hostDone <- h.Run(ctx) }() })
 	defer func() { cancel(); <-hostDone }()
 	hostEv.await(t, "the host waiting", func(es []host.Event) bool { return hasType(es, host.EventWaiting) })
-	awaitRegistered(t, ctx, lab, h.Invitation())
+	if err := waitRegistered(ctx, lab, h.Invitation(), false); err != nil {
+		t.Fatal(err)
+	}
 
 	inbox := t.TempDir()
 	var v *viewer.Viewer
@@ -281,24 +281,4 @@ func countChat[E typed](es []E, get func(E) (string, bool), text string) int {
 		}
 	}
 	return n
-}
-
-// awaitRegistered waits until the rendezvous knows the host.
-func awaitRegistered(t *testing.T, ctx context.Context, lab *natLab, inv *invitations.Invitation) {
-	t.Helper()
-	var sock *session.Socket
-	lab.in("pub", func() {
-		var err error
-		if sock, err = session.ListenSocket("203.0.113.1:0"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	defer sock.Close()
-	sk, err := rendezvous.Seek(ctx, rendezvous.SeekConfig{
-		Server: netip.MustParseAddrPort(rendezvousAddr), Conn: sock, InvitationID: inv.ID, Pin: inv.Pin,
-	})
-	if err != nil {
-		t.Fatalf("the rendezvous does not know the host: %v", err)
-	}
-	sk.Close()
 }
