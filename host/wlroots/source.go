@@ -52,10 +52,12 @@ type Options struct {
 }
 
 // Source captures the outputs of a wlroots compositor with
-// zwlr_screencopy_manager_v1. Create it with Open.
+// zwlr_screencopy_manager_v1, or ext-image-copy-capture-v1 where offered
+// (extcapture.go). Create it with Open.
 type Source struct {
 	d          *display
-	screencopy uint32 // the bound manager
+	ext        *extCapture // non-nil when capturing with ext-image-copy-capture
+	screencopy uint32      // the bound manager
 	shm        uint32
 	version    uint32 // of the screencopy manager
 	log        *slog.Logger
@@ -112,7 +114,8 @@ type frameEvent struct {
 // opts.RuntimeDir, or an absolute socket path; the caller reads
 // $WAYLAND_DISPLAY) and prepares to capture all its outputs as one image,
 // laid out as the compositor lays them out. It returns an error wrapping
-// ErrUnsupported when the compositor lacks wl_shm or
+// ErrUnsupported when the compositor lacks wl_shm, or offers neither
+// ext-image-copy-capture (chosen when offered, with its output sources) nor
 // zwlr_screencopy_manager_v1 version 2 (copy_with_damage); other errors
 // are one line starting "wlroots: " (no socket, refused, no outputs).
 func Open(ctx context.Context, display string, opts Options) (*Source, error) {
@@ -137,14 +140,18 @@ func Open(ctx context.Context, display string, opts Options) (*Source, error) {
 		d.close()
 		return nil, errMissing(ifaceShm)
 	}
-	sc, ok := d.find(ifaceScreencopy)
-	if !ok || sc.version < 2 {
-		d.close()
-		return nil, errMissing(ifaceScreencopy + " version 2")
+	protocol := "ext-image-copy-capture"
+	if s.ext = bindExt(d); s.ext == nil {
+		protocol = "wlr-screencopy"
+		sc, ok := d.find(ifaceScreencopy)
+		if !ok || sc.version < 2 {
+			d.close()
+			return nil, errMissing(ifaceScreencopy + " version 2")
+		}
+		s.version = min(sc.version, versionScreencopy)
+		s.screencopy = d.bind(sc, versionScreencopy, nil)
 	}
 	s.shm = d.bind(shm, 1, nil)
-	s.version = min(sc.version, versionScreencopy)
-	s.screencopy = d.bind(sc, versionScreencopy, nil)
 	if err := d.c.roundtrip(ctx); err != nil {
 		d.close()
 		return nil, err
@@ -156,7 +163,7 @@ func Open(ctx context.Context, display string, opts Options) (*Source, error) {
 	}
 	s.monitors = monitors(places)
 	s.stale = true
-	log.Info("capturing with wlr-screencopy", "outputs", len(places), "width", w, "height", h, "version", s.version)
+	log.Info("capturing with "+protocol, "outputs", len(places), "width", w, "height", h, "version", s.version)
 	return s, nil
 }
 
@@ -189,6 +196,7 @@ func (s *Source) Close() error {
 			o.freeBuffer(nil)
 		}
 		s.outs = nil
+		s.closeExtLocked()
 		s.mu.Unlock()
 	})
 	return nil
@@ -202,6 +210,9 @@ func (s *Source) Close() error {
 func (s *Source) Next(ctx context.Context) (host.Capture, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ext != nil {
+		return s.nextExtLocked(ctx)
+	}
 	for {
 		if s.closed {
 			return host.Capture{}, errClosed
