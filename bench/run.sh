@@ -593,9 +593,9 @@ elif ((WITH_VNC)); then
 fi
 for l in "${LEVEL_LIST[@]}"; do run_gethelp "$l"; done
 if ((WITH_VNC && WAYLAND)); then
-  # wayvnc 0.5 (neatvnc 0.5) sends JPEG only for quality level 9 (JPEG
-  # quality 66, 4:2:2) or 0 (33); at any other level Tight is lossless.
-  run_vnc wayvnc-tight9 "wayvnc + TigerVNC vncviewer, Tight with JPEG quality level 9 (neatvnc: JPEG quality 66)" -PreferredEncoding Tight -QualityLevel 9 -AutoSelect=0
+  # wayvnc 0.5 (neatvnc 0.5) sends JPEG only for quality level 9 or 0; at
+  # any other level its Tight is lossless.
+  run_vnc wayvnc-tight9 "wayvnc + TigerVNC vncviewer, Tight with JPEG quality level 9" -PreferredEncoding Tight -QualityLevel 9 -AutoSelect=0
   run_vnc wayvnc-zrle "wayvnc + TigerVNC vncviewer, ZRLE (lossless)" -PreferredEncoding ZRLE -AutoSelect=0
 elif ((WITH_VNC)); then
   run_vnc vnc-tight8 "x11vnc + TigerVNC vncviewer, Tight with JPEG quality 8" -PreferredEncoding Tight -QualityLevel 8 -AutoSelect=0
