@@ -34,3 +34,4 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzWire -fuzztime=$(FUZZTIME) ./rendezvous/
 	go test -run=NONE -fuzz=FuzzParseStart -fuzztime=$(FUZZTIME) ./host/portal/
 	go test -run=NONE -fuzz=FuzzParseGstLine -fuzztime=$(FUZZTIME) ./host/portal/
+	go test -run=NONE -fuzz=FuzzParseExtEvent -fuzztime=$(FUZZTIME) ./host/wlroots/

@@ -32,6 +32,18 @@
 //     pixman; TestCaptureEqualsGrim logs it), but captures back to back
 //     are paced by the refresh rate (BenchmarkCaptureWhole: 16.5 ms at
 //     1920×1080, 60 Hz).
+//   - ext-image-copy-capture-v1 (wlr-screencopy's successor in
+//     wayland-protocols, offered by wlroots 0.19 and later) is used instead
+//     when the compositor offers it with ext-image-capture-source-v1's
+//     output sources; the log says which protocol captures
+//     (extcapture.go). One session per output, with paint_cursors; its
+//     damage events are Dirty, and a capture is answered only when the
+//     output changed, as with copy_with_damage; a session the compositor
+//     stops ends the Source (ErrStopped) unless its output went away.
+//     This path is tested against internal/fakecomp, a fake compositor
+//     written from the protocol XML, not against a real compositor: none
+//     here offers the protocol (Debian 12's sway 1.7 does not). The wlr
+//     path stays tested against headless sway.
 //   - Pixels: XRGB8888 and ARGB8888 are screen.Image's BGRX byte for byte;
 //     XBGR8888 and ABGR8888 are swapped; other formats (10-bit) are
 //     refused by Next. The y_invert flag is honoured.
