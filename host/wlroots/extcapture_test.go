@@ -199,6 +199,46 @@ func TestExtTwoOutputs(t *testing.T) {
 	}
 }
 
+// An output taken away ends its session, not the Source: the next
+// capture is whole, of the outputs left; an output added joins the image.
+func TestExtOutputsHotplug(t *testing.T) {
+	fc := fakecomp.Start(t, fakecomp.Config{Ext: true, Outputs: []fakecomp.Output{
+		{Name: "LEFT", W: 40, H: 30},
+		{Name: "RIGHT", X: 40, W: 50, H: 20},
+	}})
+	src := openFake(t, fc)
+	if _, err := next(src, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	fc.RemoveOutput(1)
+	c, err := next(src, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantWhole(t, c)
+	wantEqual(t, c.Image, fc.Image(0))
+	if mons := src.Monitors(); len(mons) != 1 || mons[0].Name != "LEFT" {
+		t.Errorf("Monitors() after RIGHT went = %+v", mons)
+	}
+
+	n := fc.AddOutput(fakecomp.Output{Name: "NEW", X: 40, Y: 10, W: 20, H: 10})
+	c, err = next(src, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantWhole(t, c)
+	want := []host.Monitor{
+		{Name: "LEFT", Rect: screen.Rect{W: 40, H: 30}, Primary: true},
+		{Name: "NEW", Rect: screen.Rect{X: 40, Y: 10, W: 20, H: 10}},
+	}
+	if mons := src.Monitors(); !slices.Equal(mons, want) {
+		t.Fatalf("Monitors() after NEW came = %+v, want %+v", mons, want)
+	}
+	wantEqual(t, c.Image.Sub(want[0].Rect), fc.Image(0))
+	wantEqual(t, c.Image.Sub(want[1].Rect), fc.Image(n))
+}
+
 // Open chooses ext-image-copy-capture when the compositor offers it, and
 // wlr-screencopy otherwise.
 func TestProtocolChoice(t *testing.T) {

@@ -95,7 +95,8 @@ type Compositor struct {
 
 	mu       sync.Mutex // guards the fields below, and every client's state and writes
 	globals  []global
-	outs     []*output
+	outs     []*output // by number, removed ones included
+	formats  []uint32  // for new outputs
 	clients  map[*client]bool
 	binds    map[string]int
 	options  []uint32 // of every create_session, in order
@@ -144,6 +145,7 @@ func start(cfg Config) (*Compositor, error) {
 	if len(formats) == 0 {
 		formats = []uint32{XRGB8888}
 	}
+	c.formats = formats
 	outs := cfg.Outputs
 	if len(outs) == 0 {
 		outs = []Output{{Name: "FAKE-1", W: 64, H: 48}}
@@ -246,6 +248,49 @@ func (c *Compositor) Stop(n int) {
 	defer c.mu.Unlock()
 	for _, s := range c.outs[n].sessions {
 		s.stopLocked()
+	}
+}
+
+// RemoveOutput takes output n away: its sessions stop (a frame waiting
+// fails with the reason stopped), then the clients' registries get
+// global_remove.
+func (c *Compositor) RemoveOutput(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.outs[n]
+	for _, s := range o.sessions {
+		s.stopLocked()
+	}
+	i := slices.IndexFunc(c.globals, func(g global) bool { return g.out == o })
+	if i < 0 {
+		return
+	}
+	name := c.globals[i].name
+	c.globals = slices.Delete(c.globals, i, i+1)
+	c.announceLocked(func(reg uint32) *message { return event(reg, 1).uint(name) }) // global_remove
+}
+
+// AddOutput offers a new output and returns its number.
+func (c *Compositor) AddOutput(o Output) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.outs)
+	out := &output{Output: o, img: pattern(o.W, o.H, n), formats: slices.Clone(c.formats)}
+	c.outs = append(c.outs, out)
+	g := global{name: uint32(10 + n), iface: IfaceOutput, version: 4, out: out}
+	c.globals = append(c.globals, g)
+	c.announceLocked(func(reg uint32) *message { return event(reg, 0).uint(g.name).string(g.iface).uint(g.version) })
+	return n
+}
+
+// announceLocked sends an event made by ev to every registry.
+func (c *Compositor) announceLocked(ev func(registry uint32) *message) {
+	for cl := range c.clients {
+		for id, o := range cl.objs {
+			if o.iface == "wl_registry" {
+				cl.sendLocked(ev(id))
+			}
+		}
 	}
 }
 
