@@ -34,4 +34,5 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzWire -fuzztime=$(FUZZTIME) ./rendezvous/
 	go test -run=NONE -fuzz=FuzzParseStart -fuzztime=$(FUZZTIME) ./host/portal/
 	go test -run=NONE -fuzz=FuzzParseGstLine -fuzztime=$(FUZZTIME) ./host/portal/
+	go test -run=NONE -fuzz='^FuzzIPC$$' -fuzztime=$(FUZZTIME) ./host/wlroots/
 	go test -run=NONE -fuzz=FuzzParseExtEvent -fuzztime=$(FUZZTIME) ./host/wlroots/

@@ -67,18 +67,29 @@
 //
 // What the host cannot guarantee on wlroots (the host tells the person):
 //
-//   - Physical ESC: no wlroots protocol lets a client see keys meant for
-//     other clients, so this package has no host.KeyWatcher. The ESC that
-//     ends control must come from the host's own window (when focused),
-//     its Stop button, or a compositor key binding the person configures
-//     (bindsym … exec gethelp stop, later).
-//   - Secure prompts: wlroots has no secure desktop. polkit and sudo
-//     prompts are ordinary windows, captured and reachable by injected
-//     input like any other; "control with administrator prompts" cannot
-//     be withheld by hiding them.
-//   - Masking: screencopy captures whole outputs; a window cannot be
-//     excluded (no per-window capture until ext-image-copy-capture's
-//     toplevel sources), so masking must be done on the image.
+//   - On sway, through its IPC (swayipc.go), the host has what the
+//     Wayland protocols withhold: SwayWindows lists the windows with their
+//     app ids and places (secure prompts blank the view, masked windows
+//     are painted black on the image, failing closed), and SwayKeys
+//     reports the person's Esc through a key binding that exists while the
+//     helper has control (it consumes that Esc; on X11 the application
+//     gets it too). Their doc comments say what sway guarantees and what
+//     it does not (popups, layer-shell surfaces and Xwayland
+//     override-redirect windows are not in sway's tree; the tree is ahead
+//     of the frames by a transaction).
+//   - Elsewhere (Hyprland, river, labwc, Wayfire…), physical ESC: no
+//     wlroots protocol lets a client see keys meant for other clients, so
+//     the ESC that ends control must come from the host's own window
+//     (when focused), its Stop button, or a compositor key binding the
+//     person configures.
+//   - Elsewhere, secure prompts: wlroots has no secure desktop and no
+//     protocol lists other clients' windows with their places. polkit and
+//     sudo prompts are ordinary windows, captured and reachable by
+//     injected input like any other; "control with administrator prompts"
+//     cannot be withheld by hiding them, and no window can be masked.
+//   - Masking is done on the image: screencopy captures whole outputs; a
+//     window cannot be excluded (no per-window capture until
+//     ext-image-copy-capture's toplevel sources).
 //   - Injected input is not marked: applications and the compositor
 //     cannot tell the virtual devices' input from the person's (other than
 //     by device), and the virtual keyboard's keymap becomes the seat's
