@@ -30,6 +30,9 @@ package wlroots
 //   - Each Inject ends with a round trip (wl_display.sync): when it
 //     returns, the compositor has handled the events, and a protocol error
 //     comes back from the call that caused it.
+//   - Escape is typed on a keycode of its own (escapeKey), never on the
+//     Esc key's, so that sway's ESC binding (swaykeys.go) cannot be run
+//     by the helper.
 //   - Keys and buttons the helper pressed are remembered; ReleaseAll (when
 //     control is revoked) and Close release them.
 //   - What is typed never reaches the log.

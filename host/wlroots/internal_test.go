@@ -2,6 +2,7 @@ package wlroots
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestSpareKeysAreSpare(t *testing.T) {
 		t.Fatal("the keymap has no single xkb_symbols section")
 	}
 	keycodes, symbols := sections[0], sections[1]
-	for _, k := range spareKeys {
+	for _, k := range append(slices.Clone(spareKeys), escapeKey) {
 		m := regexp.MustCompile(`<` + k.name + `>\s*=\s*(\d+);`).FindStringSubmatch(keycodes)
 		if m == nil {
 			t.Errorf("<%s> is not in the keycodes", k.name)
@@ -34,7 +35,7 @@ func TestSpareKeysAreSpare(t *testing.T) {
 		}
 	}
 	km := keymapWith([]rune{'€', 0, 'ß'})
-	for _, want := range []string{"key <I120> { [ U20AC ] };", "key <I154> { [ U00DF ] };"} {
+	for _, want := range []string{"key <I120> { [ U20AC ] };", "key <I154> { [ U00DF ] };", "key <I248> { [ Escape ] };"} {
 		if !strings.Contains(km, want) {
 			t.Errorf("keymapWith lacks %q", want)
 		}

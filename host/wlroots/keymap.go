@@ -55,7 +55,7 @@ type keyStroke struct {
 // namedKeys maps the browser's names of keys that are not characters to
 // evdev codes.
 var namedKeys = map[string]uint32{
-	"Escape": 1, "Backspace": 14, "Tab": 15, "Enter": 28,
+	"Escape": escapeKey.code, "Backspace": 14, "Tab": 15, "Enter": 28,
 	"Control": 29, "Shift": keyLeftShift, "Alt": 56, "Meta": 125, "OS": 125,
 	"AltGraph": 100, "CapsLock": 58, "NumLock": 69, "ScrollLock": 70,
 	"F1": 59, "F2": 60, "F3": 61, "F4": 62, "F5": 63, "F6": 64, "F7": 65,
@@ -75,20 +75,27 @@ var spareKeys = []struct {
 }{
 	{"I120", 112}, {"I149", 141}, {"I154", 146}, {"I168", 160},
 	{"I178", 170}, {"I183", 175}, {"I184", 176}, {"I217", 209},
-	{"I219", 211}, {"I222", 214}, {"I230", 222}, {"I248", 240},
+	{"I219", 211}, {"I222", 214}, {"I230", 222},
 }
 
-// keymapWith returns usKeymap with the characters bound[i] (0 for none)
-// on spareKeys[i], one level each so Shift does not matter.
+// escapeKey is where the injector types Escape: a spare keycode bound to
+// the Escape keysym in every keymap it sends, never KEY_ESC (1), whose
+// keycode sway's ESC binding matches (see swaykeys.go).
+var escapeKey = struct {
+	name string
+	code uint32
+}{"I248", 240}
+
+// keymapWith returns usKeymap with Escape on escapeKey and the characters
+// bound[i] (0 for none) on spareKeys[i], one level each so Shift does not
+// matter.
 func keymapWith(bound []rune) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "\tkey <%s> { [ Escape ] };\n", escapeKey.name)
 	for i, r := range bound {
 		if r != 0 {
 			fmt.Fprintf(&b, "\tkey <%s> { [ U%04X ] };\n", spareKeys[i].name, r)
 		}
-	}
-	if b.Len() == 0 {
-		return usKeymap
 	}
 	// The symbols section is the last; its end is the second to last "};".
 	end := strings.LastIndex(usKeymap, "\n};")

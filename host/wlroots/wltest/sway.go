@@ -198,6 +198,9 @@ func (s *Sway) Run(name string, args ...string) []byte {
 	return out
 }
 
+// IPCSocket returns the path of sway's IPC socket (what $SWAYSOCK names).
+func (s *Sway) IPCSocket() string { return s.ipc }
+
 // Msg runs swaymsg with args and returns its output.
 func (s *Sway) Msg(args ...string) []byte {
 	s.t.Helper()
