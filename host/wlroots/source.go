@@ -205,8 +205,9 @@ func (s *Source) Close() error {
 // Next waits until some output changed and returns the image with the
 // changed parts as Dirty (the first call, and the first after Refresh or a
 // change of outputs, return the whole image). It returns ctx.Err() when
-// ctx ends, an error wrapping net.ErrClosed after Close and one wrapping
-// ErrLost when the compositor went away.
+// ctx ends, an error wrapping net.ErrClosed after Close, one wrapping
+// ErrLost when the compositor went away, and (ext-image-copy-capture) one
+// wrapping ErrStopped when the compositor stopped the capture.
 func (s *Source) Next(ctx context.Context) (host.Capture, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -100,6 +100,7 @@ type Compositor struct {
 	clients  map[*client]bool
 	binds    map[string]int
 	options  []uint32 // of every create_session, in order
+	broken   []string // the client's breaches of what the XML says it must do
 	captures int      // frames made ready
 	closed   bool
 }
@@ -126,7 +127,12 @@ func Start(t testing.TB, cfg Config) *Compositor {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
+	t.Cleanup(func() {
+		c.Close()
+		for _, b := range c.Breaches() {
+			t.Errorf("fakecomp: the client %s", b)
+		}
+	})
 	return c
 }
 
@@ -301,6 +307,15 @@ func (c *Compositor) Binds(iface string) int {
 	return c.binds[iface]
 }
 
+// Breaches returns what the client did that the protocol says it must
+// not, though it names no protocol error for it (such as capturing into
+// a new buffer without damaging it whole).
+func (c *Compositor) Breaches() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.broken)
+}
+
 // Captures returns how many frames were made ready, over all sessions.
 func (c *Compositor) Captures() int {
 	c.mu.Lock()
@@ -372,6 +387,7 @@ type buffer struct {
 	offset, w, h, stride int
 	format               uint32
 	destroyed            bool
+	captured             bool // into by a frame before
 }
 
 type session struct {
@@ -665,6 +681,15 @@ func (cl *client) requestLocked(id uint32, op uint16, r *reader) {
 			return
 		}
 		f.captured = true
+		if b := f.buf; !b.captured {
+			// "When a wl_buffer is captured for the first time […] the
+			// client must damage the whole buffer."
+			b.captured = true
+			whole := screen.Rect{W: b.w, H: b.h}
+			if !slices.ContainsFunc(f.damage, func(r screen.Rect) bool { return r.Intersect(whole) == whole }) {
+				c.broken = append(c.broken, fmt.Sprintf("captured into a new %dx%d buffer with damage %v, not the whole buffer", b.w, b.h, f.damage))
+			}
+		}
 		f.tryLocked()
 	default:
 		if o.iface == IfaceScreencopy {
