@@ -141,9 +141,9 @@ func (m *Main) displayFinding(ctx context.Context) finding {
 		}
 		f.Details["width"], f.Details["height"], f.Details["monitors"] = o.w, o.h, o.monitors
 		f.Meaning = "Helpers will see this screen once you accept them."
-		if kind == "wayland" {
+		if kind == "wayland" && m.Getenv("SWAYSOCK") == "" {
 			f.Status = statusWarning
-			f.Meaning = "Helpers will see this screen, but on Wayland gethelp cannot hide password prompts or watch ESC."
+			f.Meaning = "Helpers will see this screen, but on this Wayland desktop gethelp cannot hide password prompts or watch ESC (it can on sway, through $SWAYSOCK)."
 		}
 	case <-ctx.Done():
 		f.Status, f.Fact = statusProblem, fmt.Sprintf("%s did not open in time", name)

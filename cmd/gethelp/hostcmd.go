@@ -337,12 +337,15 @@ func (m *Main) hostDevices(cfg *host.Config, srcName string) (release func(), er
 		}
 	}
 	if srcName == "wayland" {
-		// A wlroots compositor lets no client see other windows or the
-		// person's keys: say so before sharing, and never promise masking.
-		if len(cfg.MaskedWindows) > 0 {
-			return nil, errors.New("masked_windows cannot be honoured on this Wayland compositor (it shows no client the windows); remove them from the config to share")
+		if !m.swayDevices(cfg, &closers) {
+			// A wlroots compositor lets no client see other windows or
+			// the person's keys: say so before sharing, and never
+			// promise masking.
+			if len(cfg.MaskedWindows) > 0 {
+				return nil, errors.New("masked_windows cannot be honoured on this Wayland compositor (it shows no client the windows; sway does); remove them from the config to share")
+			}
+			fmt.Fprintln(m.Stderr, "Note: on this Wayland desktop gethelp cannot hide password prompts from your helper, and ESC does not take control back: use Stop control or Disconnect.")
 		}
-		fmt.Fprintln(m.Stderr, "Note: on this Wayland desktop gethelp cannot hide password prompts from your helper, and ESC does not take control back: use Stop control or Disconnect.")
 		if cfg.NoControl == "" {
 			inj, err := openWaylandInput(m.Getenv("WAYLAND_DISPLAY"), m.Getenv("XDG_RUNTIME_DIR"), m.logger)
 			if err != nil {
@@ -395,6 +398,40 @@ func (m *Main) hostDevices(cfg *host.Config, srcName string) (release func(), er
 		}
 	}
 	return release, nil
+}
+
+// swayDevices sets the window list and the ESC watcher of sway (through
+// its IPC at $SWAYSOCK) in cfg and tells the person what they guarantee
+// and what not. It reports false when $SWAYSOCK is not set or the IPC
+// does not answer: another wlroots compositor, or sway unreachable.
+func (m *Main) swayDevices(cfg *host.Config, closers *[]func() error) bool {
+	socket := m.Getenv("SWAYSOCK")
+	if socket == "" {
+		return false
+	}
+	wl, keys, defaults, closeSway, err := openSway(socket, cfg.NoControl != "", m.logger)
+	if err != nil {
+		m.logger.Warn("sway's IPC does not answer: password prompts cannot be hidden, nor ESC watched", "err", err)
+		return false
+	}
+	*closers = append(*closers, closeSway)
+	cfg.Windows = wl
+	if cfg.SecurePrompts == nil {
+		cfg.SecurePrompts = defaults
+	}
+	if keys != nil {
+		cfg.Keys = keys
+	}
+	note := "Note: on sway, gethelp blanks your helper's view while a password prompt (pinentry, polkit, ssh-askpass) is open"
+	if len(cfg.MaskedWindows) > 0 {
+		note += " and blacks out the windows you chose to hide (not their menus)"
+	}
+	note += "."
+	if keys != nil && !cfg.IgnoreEscape {
+		note += " While your helper has control, ESC takes it back (and does not reach your applications)."
+	}
+	fmt.Fprintln(m.Stderr, note)
+	return true
 }
 
 // report shows a non-fatal problem.

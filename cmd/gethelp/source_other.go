@@ -36,6 +36,10 @@ func openWaylandInput(string, string, *slog.Logger) (host.Injector, error) {
 	return nil, errors.New("control on Wayland is supported on Linux only")
 }
 
+func openSway(string, bool, *slog.Logger) (host.WindowLister, host.KeyWatcher, []string, func() error, error) {
+	return nil, nil, nil, nil, errors.New("sway's IPC is used on Linux only")
+}
+
 func openPortal(context.Context, string, string, bool, *slog.Logger) (host.Source, error) {
 	return nil, errors.New("sharing through the desktop portal is supported on Linux only")
 }

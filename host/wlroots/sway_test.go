@@ -250,3 +250,24 @@ func TestSwayKeys(t *testing.T) {
 		t.Error("Escapes is not closed after Close")
 	}
 }
+
+// BenchmarkSwayWindows: one Windows call (a GET_TREE round trip and its
+// parsing) with ten windows.
+func BenchmarkSwayWindows(b *testing.B) {
+	s := wltest.Start(b, 1280, 720, "")
+	ctx := context.Background()
+	w, err := wlroots.WatchSwayWindows(ctx, s.IPCSocket(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	for range 10 {
+		s.Start("foot", "cat")
+	}
+	s.WaitWindows(10)
+	for b.Loop() {
+		if _, err := w.Windows(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

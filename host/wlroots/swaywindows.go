@@ -7,15 +7,17 @@ package wlroots
 //
 // Decisions:
 //
-//   - Each Windows call reads the tree afresh (GET_TREE, some 0.3 ms with
-//     a few windows) on a connection subscribed to the window and
-//     workspace events (sway 1.7 has no output events: a change of the
-//     outputs is seen at the next capture, which the Source makes whole). Sway handles requests and draws in one thread,
-//     so a tree read after a capture returned has every window that capture
-//     shows, mapped or moved before it; the subscription only tells the
-//     host when to look again (Changed), and its events, handled before
-//     the reply that follows them, carry the windows that closed in
-//     between.
+//   - Each Windows call reads the tree afresh (GET_TREE: 0.26 ms with ten
+//     windows, BenchmarkSwayWindows) on a connection subscribed to the
+//     window and workspace events (sway 1.7 has no output events: a change
+//     of the outputs is seen at the next capture, which the Source makes
+//     whole). Sway handles requests and draws in one thread, so a tree
+//     read after a capture returned has every window that capture shows,
+//     mapped or moved before it; the subscription only tells the host
+//     when to look again (Changed), and its events, handled before the
+//     reply that follows them, carry the windows that closed in between.
+//     From starting a prompt (foot) to the helper's blanked view took
+//     17 ms in TestPrivacyOnSway, most of it foot starting.
 //   - Listed: the views (containers with an app_id, or an Xwayland window
 //     with WM_CLASS) that sway says are visible (on a visible workspace,
 //     not behind a tab or a fullscreen window), tiled and floating, with
