@@ -228,7 +228,8 @@ func (h *Host) Revoke(by string, caps ...string) error {
 	}
 	h.mu.Lock()
 	s := h.sess
-	if s == nil {
+	lost := h.lost // the connection is being resumed: revoke all the same
+	if s == nil && lost == nil {
 		h.mu.Unlock()
 		return ErrNoSession
 	}
@@ -249,6 +250,13 @@ func (h *Host) Revoke(by string, caps ...string) error {
 	}
 	h.consent.noted = false
 	now := h.consent.list()
+	helper := ""
+	if s != nil {
+		helper = s.PeerName()
+	} else {
+		helper = lost.helper
+		lost.revokedBy = by // told to the helper when they are back
+	}
 	h.mu.Unlock()
 	if lostControl {
 		h.releaseAll()
@@ -263,10 +271,12 @@ func (h *Host) Revoke(by string, caps ...string) error {
 	case session.ByHelper:
 		reason = "you gave control back"
 	}
-	_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: now, By: by, Text: reason})
+	if s != nil {
+		_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: now, By: by, Text: reason})
+	}
 	h.toSharer(shareCmd{privacy: true}) // without admin_prompts a prompt blanks the view again
-	h.record("control_revoked", map[string]any{"helper": s.PeerName(), "by": by, "capabilities": gone})
-	h.emit(Event{Type: EventControlRevoked, Helper: s.PeerName(), By: by, Capabilities: gone})
+	h.record("control_revoked", map[string]any{"helper": helper, "by": by, "capabilities": gone})
+	h.emit(Event{Type: EventControlRevoked, Helper: helper, By: by, Capabilities: gone})
 	return nil
 }
 

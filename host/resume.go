@@ -40,8 +40,9 @@ const ResumeWindow = 30 * time.Second
 
 // lostSession is a session whose connection was lost.
 type lostSession struct {
-	token  []byte // its resume secret
-	helper string
+	token     []byte // its resume secret
+	helper    string
+	revokedBy string // the person revoked consent meanwhile (session.ByEscape, ...); guarded by Host.mu
 }
 
 func (h *Host) resumeWindow() time.Duration {
@@ -123,22 +124,27 @@ func (h *Host) resumeSession(r *session.Request, who map[string]any) *session.Co
 		h.suspend(cur, "the helper's connection moved")
 	}
 	h.mu.Lock()
+	revokedBy := h.lost.revokedBy
 	h.lost = nil
 	h.mu.Unlock()
-	return h.admit(r, who, true)
+	return h.admit(r, who, true, revokedBy)
 }
 
 // resumed finishes admitting a resumed session: the person's consent as
 // it was, the chat that had not arrived, the files under way.
-func (h *Host) resumed(s *session.Conn, who map[string]any, path string) {
+func (h *Host) resumed(s *session.Conn, who map[string]any, path, revokedBy string) {
 	h.record("resumed", merge(who, "path", path))
 	h.emit(Event{Type: EventConnected, Helper: s.PeerName(), Addr: s.RemoteAddr().String(), Path: path, Resumed: true, RTTms: ms(s.RTT())})
+	// The consent as it is now: what the person revoked while the
+	// connection was down is gone, and the helper learns why.
 	h.mu.Lock()
 	caps := h.consent.list()
 	h.mu.Unlock()
-	if len(caps) > 0 {
-		_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: caps, By: session.ByGrant})
+	by := session.ByGrant
+	if revokedBy != "" {
+		by = revokedBy
 	}
+	_ = s.Send(session.Message{Type: session.TypeConsent, Capabilities: caps, By: by})
 	for _, m := range h.chats.Unacked() {
 		_ = s.Send(m)
 	}

@@ -334,12 +334,12 @@ func (h *Host) handle(r *session.Request) *session.Conn {
 		r.Reject(session.RejectBusy, "the person is already being helped by someone else", 0)
 		return nil
 	}
-	return h.admit(r, who, false)
+	return h.admit(r, who, false, "")
 }
 
 // admit welcomes the viewer r and starts the session: sharing, input,
 // files. A resumed session keeps the person's consent.
-func (h *Host) admit(r *session.Request, who map[string]any, resumed bool) *session.Conn {
+func (h *Host) admit(r *session.Request, who map[string]any, resumed bool, revokedBy string) *session.Conn {
 	s, err := r.Accept(h.cfg.HostName)
 	if err != nil {
 		h.logger.Warn("welcoming the helper", "err", err)
@@ -369,7 +369,7 @@ func (h *Host) admit(r *session.Request, who map[string]any, resumed bool) *sess
 	h.setState(invitations.StateUsed)
 	path := h.paths.pathTo(r)
 	if resumed {
-		h.resumed(s, who, path)
+		h.resumed(s, who, path, revokedBy)
 		return s
 	}
 	h.record("connected", merge(who, "path", path))

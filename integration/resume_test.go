@@ -68,58 +68,8 @@ func (e *events[E]) await(t *testing.T, what string, ok func([]E) bool) []E {
 // arrives once on each side, and the file finishes (resumed, SHA-256
 // checked) without anyone accepting it again.
 func TestNATResumeAfterHostAddressChange(t *testing.T) {
-	lab := newNATLab(t)
-	var pc net.PacketConn
-	lab.in("pub", func() {
-		var err error
-		if pc, err = net.ListenPacket("udp", rendezvousAddr); err != nil {
-			t.Fatal(err)
-		}
-	})
-	srv, err := rendezvous.NewServer(pc, rendezvous.ServerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-
-	hostEv, viewEv := newEvents[host.Event](), newEvents[viewer.Event]()
-	var h *host.Host
-	lab.in("h", func() {
-		h, err = host.New(host.Config{
-			TTL: time.Hour, HostName: "Alice", Rendezvous: rendezvousAddr,
-			Source: synthetic.New(320, 200, 10), FilesDir: t.TempDir(), OnEvent: hostEv.add,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
-	defer h.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	hostDone := make(chan error, 1)
-	lab.in("h", func() { go func() { hostDone <- h.Run(ctx) }() })
-	defer func() { cancel(); <-hostDone }()
-	hostEv.await(t, "the host waiting", func(es []host.Event) bool { return hasType(es, host.EventWaiting) })
-	if err := waitRegistered(ctx, lab, h.Invitation(), false); err != nil {
-		t.Fatal(err)
-	}
-
-	inbox := t.TempDir()
-	var v *viewer.Viewer
-	lab.in("v", func() {
-		v, err = viewer.Open(ctx, viewer.Config{
-			Invitation: h.Invitation(), Password: h.Password(), Name: "Bob", FilesDir: inbox, OnEvent: viewEv.add,
-		})
-		if err != nil {
-			t.Fatalf("viewer: %v", err)
-		}
-	})
-	viewerDone := make(chan error, 1)
-	// Run resumes from new sockets: in the viewer's namespace, as its own
-	// process would be.
-	go lab.in("v", func() { viewerDone <- v.Run(ctx) })
-	defer func() { v.Disconnect(""); <-viewerDone }()
-	viewEv.await(t, "the viewer connected", func(es []viewer.Event) bool { return hasType(es, viewer.EventConnected) })
+	r := startResumeLab(t, host.Config{})
+	h, v, hostEv, viewEv, ctx := r.h, r.v, r.hostEv, r.viewEv, r.ctx
 
 	// A file from the person to the helper, big enough to be under way
 	// when the address changes. The helper accepts it once.
@@ -150,8 +100,7 @@ func TestNATResumeAfterHostAddressChange(t *testing.T) {
 	})
 
 	// The host's public address changes: its NAT's mappings are gone.
-	lab.ip("rh", "addr", "del", "203.0.113.10/24", "dev", "wan")
-	lab.ip("rh", "addr", "add", "203.0.113.11/24", "dev", "wan")
+	r.moveHost("203.0.113.10", "203.0.113.11")
 	changed := time.Now()
 	if err := h.Chat("written during the outage by Alice"); err != nil {
 		t.Fatalf("chat during the outage: %v", err)
@@ -235,6 +184,57 @@ func TestNATResumeAfterHostAddressChange(t *testing.T) {
 	}
 }
 
+// TestNATResumeKeepsConsent: the person's consent survives a resumed
+// connection (same helper, same session): control granted before the loss
+// works after it. What the person revokes while the connection is down is
+// gone when the helper is back, and the helper is told.
+func TestNATResumeKeepsConsent(t *testing.T) {
+	in := newRecorder()
+	r := startResumeLab(t, host.Config{Injector: in})
+	if err := r.h.Grant(session.CapControl, session.CapClipboard); err != nil {
+		t.Fatal(err)
+	}
+	r.viewEv.await(t, "control granted", func(es []viewer.Event) bool { return hasType(es, viewer.EventControlGranted) })
+
+	// A lost connection, resumed: control is still the helper's.
+	r.moveHost("203.0.113.10", "203.0.113.11")
+	r.awaitResumed(t, 1)
+	if !r.v.InControl() {
+		t.Fatal("the helper lost control with the connection")
+	}
+	if err := r.v.TypeText(r.ctx, "after the resume"); err != nil {
+		t.Fatal(err)
+	}
+	in.waitText(t, "after the resume")
+
+	// Lost again; meanwhile the person presses Stop control.
+	r.moveHost("203.0.113.11", "203.0.113.12")
+	r.hostEv.await(t, "the second loss", func(es []host.Event) bool { return countType(es, host.EventReconnecting) >= 2 })
+	if err := r.h.Revoke(session.ByButton); err != nil {
+		t.Fatalf("revoking while the connection is down: %v", err)
+	}
+	r.awaitResumed(t, 2)
+	es := r.viewEv.await(t, "the helper told of the revoke", func(es []viewer.Event) bool {
+		e := lastOf(es, viewer.EventControlRevoked)
+		return e.Type != "" && e.By == session.ByButton
+	})
+	if r.v.InControl() {
+		t.Fatal("the helper still has control after the person took it back")
+	}
+	if e := lastOf(es, viewer.EventControlRevoked); !slices.Equal(e.Capabilities, []string{session.CapClipboard}) {
+		t.Errorf("capabilities after the revoke %v, want just clipboard", e.Capabilities)
+	}
+	// Input the helper sends now is not performed.
+	before := len(in.take())
+	_ = r.v.TypeText(r.ctx, "too late")
+	time.Sleep(300 * time.Millisecond)
+	for _, e := range in.take() {
+		if e.Text == "too late" {
+			t.Fatalf("input after the revoke was performed (%d events before)", before)
+		}
+	}
+}
+
 type typed interface{ host.Event | viewer.Event }
 
 func typeOf[E typed](e E) string {
@@ -281,4 +281,110 @@ func countChat[E typed](es []E, get func(E) (string, bool), text string) int {
 		}
 	}
 	return n
+}
+
+// resumeLab is a session across the NAT lab, for the resume tests.
+type resumeLab struct {
+	lab    *natLab
+	h      *host.Host
+	v      *viewer.Viewer
+	hostEv *events[host.Event]
+	viewEv *events[viewer.Event]
+	ctx    context.Context
+}
+
+// startResumeLab starts a rendezvous, a host (cfg, plus what the lab
+// needs) sharing a synthetic screen behind its NAT, and a viewer behind
+// the other, connected; everything stops when the test ends.
+func startResumeLab(t *testing.T, cfg host.Config) *resumeLab {
+	t.Helper()
+	lab := newNATLab(t)
+	var pc net.PacketConn
+	lab.in("pub", func() {
+		var err error
+		if pc, err = net.ListenPacket("udp", rendezvousAddr); err != nil {
+			t.Fatal(err)
+		}
+	})
+	srv, err := rendezvous.NewServer(pc, rendezvous.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	hostEv, viewEv := newEvents[host.Event](), newEvents[viewer.Event]()
+	var h *host.Host
+	lab.in("h", func() {
+		cfg.TTL, cfg.HostName, cfg.Rendezvous = time.Hour, "Alice", rendezvousAddr
+		cfg.Source, cfg.FilesDir, cfg.OnEvent = synthetic.New(320, 200, 10), t.TempDir(), hostEv.add
+		h, err = host.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Cleanup(func() { h.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	hostDone := make(chan error, 1)
+	lab.in("h", func() { go func() { hostDone <- h.Run(ctx) }() })
+	t.Cleanup(func() { cancel(); <-hostDone })
+	hostEv.await(t, "the host waiting", func(es []host.Event) bool { return hasType(es, host.EventWaiting) })
+	if err := waitRegistered(ctx, lab, h.Invitation(), false); err != nil {
+		t.Fatal(err)
+	}
+
+	inbox := t.TempDir()
+	var v *viewer.Viewer
+	lab.in("v", func() {
+		v, err = viewer.Open(ctx, viewer.Config{
+			Invitation: h.Invitation(), Password: h.Password(), Name: "Bob", FilesDir: inbox, OnEvent: viewEv.add,
+		})
+		if err != nil {
+			t.Fatalf("viewer: %v", err)
+		}
+	})
+	viewerDone := make(chan error, 1)
+	// Run resumes from new sockets: in the viewer's namespace, as its own
+	// process would be.
+	go lab.in("v", func() { viewerDone <- v.Run(ctx) })
+	t.Cleanup(func() { v.Disconnect(""); <-viewerDone })
+	viewEv.await(t, "the viewer connected", func(es []viewer.Event) bool { return hasType(es, viewer.EventConnected) })
+
+	return &resumeLab{lab: lab, h: h, v: v, hostEv: hostEv, viewEv: viewEv, ctx: ctx}
+}
+
+// moveHost gives the host's router a new public address: its NAT
+// mappings go with the old one.
+func (r *resumeLab) moveHost(from, to string) {
+	r.lab.ip("rh", "addr", "del", from+"/24", "dev", "wan")
+	r.lab.ip("rh", "addr", "add", to+"/24", "dev", "wan")
+}
+
+// awaitResumed waits for the n-th resumed connection at the viewer and at
+// the host.
+func (r *resumeLab) awaitResumed(t *testing.T, n int) viewer.Event {
+	t.Helper()
+	var got viewer.Event
+	r.viewEv.await(t, "the viewer resuming", func(es []viewer.Event) bool {
+		k := 0
+		for _, e := range es {
+			if e.Type == viewer.EventConnected && e.Resumed {
+				if k++; k == n {
+					got = e
+					return true
+				}
+			}
+		}
+		return false
+	})
+	r.hostEv.await(t, "the host resuming", func(es []host.Event) bool {
+		k := 0
+		for _, e := range es {
+			if e.Type == host.EventConnected && e.Resumed {
+				k++
+			}
+		}
+		return k >= n
+	})
+	return got
 }
