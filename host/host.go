@@ -207,7 +207,9 @@ type Host struct {
 
 	offers *offers // nil unless Config.Offers is set
 
+	paused      bool // guarded by mu: the person paused sharing (kept across a resumed connection)
 	chats       session.Chats
+	endLost     chan string  // Disconnect while a lost connection waits to be resumed (buffered, 1)
 	lost        *lostSession // guarded by mu: a session whose connection was lost, waiting to be resumed
 	earlier     ShareStats   // guarded by mu: what was shared before lost connections
 	interruptMu sync.Mutex
@@ -284,6 +286,7 @@ func New(cfg Config) (*Host, error) {
 		display:  display,
 		ln:       ln,
 		logger:   logger.With("component", "host", "invitation", id),
+		endLost:  make(chan string, 1),
 	}
 	key, _ := cert.PrivateKey.(ed25519.PrivateKey)
 	h.paths = &paths{
@@ -433,8 +436,16 @@ func (h *Host) Relay(author, via, text string) error {
 // Disconnect ends the running session with reason.
 func (h *Host) Disconnect(reason string) error {
 	h.mu.Lock()
-	s := h.sess
+	s, lost := h.sess, h.lost != nil
 	h.mu.Unlock()
+	if s == nil && lost {
+		// The helper's connection is being resumed: end it instead.
+		select {
+		case h.endLost <- reason:
+		default:
+		}
+		return nil
+	}
 	if s == nil {
 		return ErrNoSession
 	}

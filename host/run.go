@@ -134,6 +134,14 @@ func (h *Host) Run(ctx context.Context) error {
 			resumeC = nil
 			return h.finishLost("the helper's connection was lost and did not come back")
 
+		case reason := <-h.endLost:
+			if h.suspended() {
+				if reason == "" {
+					reason = "the person ended the session"
+				}
+				return h.finishLost(reason)
+			}
+
 		case m := <-msgs:
 			var lost *session.ClosedError
 			if s := h.current(); m.err != nil && s != nil && s.ResumeToken() != nil && errors.As(m.err, &lost) && lost.Lost {
@@ -344,6 +352,11 @@ func (h *Host) admit(r *session.Request, who map[string]any, resumed bool, revok
 	if err != nil {
 		h.logger.Warn("welcoming the helper", "err", err)
 		return nil
+	}
+	if !resumed {
+		h.mu.Lock()
+		h.paused = false // a new session starts shared; a resumed one as it was
+		h.mu.Unlock()
 	}
 	sr := h.startSharing(s)
 	inCtx, endInput := context.WithCancel(context.Background())

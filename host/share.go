@@ -117,6 +117,9 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 	defer w.Close()
 	s.enc = screen.NewEncoder()
 	s.sendMonitors()
+	if s.paused {
+		_ = s.conn.Send(session.Message{Type: session.TypeSharing, Paused: true})
+	}
 
 	pace := time.NewTimer(time.Hour)
 	pace.Stop()
@@ -441,9 +444,10 @@ func (h *Host) startSharing(s *session.Conn) *shareRun {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.mu.Lock()
-	level := h.cfg.Level
+	level, paused := h.cfg.Level, h.paused
 	h.mu.Unlock()
 	sh := newSharer(h, s, h.cfg.Source, level, h.cfg.Monitor)
+	sh.paused = paused // a resumed session stays paused if it was
 	sr := &shareRun{sh: sh, cancel: cancel, done: make(chan struct{})}
 	_ = s.Send(session.Message{Type: session.TypeBandwidth, Level: sh.level.String()})
 	go func() {
@@ -533,12 +537,17 @@ func (h *Host) SetBandwidth(lv screen.Level) error {
 // sees the last frame until it resumes.
 func (h *Host) PauseSharing(paused bool) error {
 	h.mu.Lock()
-	sr := h.share
+	sr, lost := h.share, h.lost != nil
+	if sr != nil || lost {
+		h.paused = paused // kept for a resumed connection
+	}
 	h.mu.Unlock()
-	if sr == nil {
+	if sr == nil && !lost {
 		return ErrNoSession
 	}
-	sr.command(shareCmd{paused: &paused})
+	if sr != nil {
+		sr.command(shareCmd{paused: &paused})
+	}
 	h.record("sharing", map[string]any{"paused": paused})
 	h.emit(Event{Type: EventSharing, Paused: &paused})
 	return nil

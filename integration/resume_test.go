@@ -213,7 +213,30 @@ func TestNATResumeKeepsConsent(t *testing.T) {
 	if err := r.h.Revoke(session.ByButton); err != nil {
 		t.Fatalf("revoking while the connection is down: %v", err)
 	}
+	if err := r.h.PauseSharing(true); err != nil {
+		t.Fatalf("pausing while the connection is down: %v", err)
+	}
 	r.awaitResumed(t, 2)
+	// Sharing stays paused on the resumed connection.
+	r.viewEv.await(t, "sharing paused after the resume", func(es []viewer.Event) bool {
+		i, resumes := -1, 0 // from the second resume on
+		for j, e := range es {
+			if e.Type == viewer.EventConnected && e.Resumed {
+				if resumes++; resumes == 2 {
+					i = j
+				}
+			}
+		}
+		if i < 0 {
+			return false
+		}
+		for _, e := range es[i:] {
+			if e.Type == viewer.EventSharing && e.Paused != nil && *e.Paused {
+				return true
+			}
+		}
+		return false
+	})
 	es := r.viewEv.await(t, "the helper told of the revoke", func(es []viewer.Event) bool {
 		e := lastOf(es, viewer.EventControlRevoked)
 		return e.Type != "" && e.By == session.ByButton
@@ -232,6 +255,18 @@ func TestNATResumeKeepsConsent(t *testing.T) {
 		if e.Text == "too late" {
 			t.Fatalf("input after the revoke was performed (%d events before)", before)
 		}
+	}
+
+	// Lost a third time, and the person disconnects meanwhile: the session
+	// ends at once, not when the wait for the helper runs out.
+	r.moveHost("203.0.113.12", "203.0.113.13")
+	r.hostEv.await(t, "the third loss", func(es []host.Event) bool { return countType(es, host.EventReconnecting) >= 3 })
+	if err := r.h.Disconnect("Alice ended the session"); err != nil {
+		t.Fatalf("disconnecting while the connection is down: %v", err)
+	}
+	e := lastOf(r.hostEv.await(t, "the end", func(es []host.Event) bool { return hasType(es, host.EventDisconnected) }), host.EventDisconnected)
+	if e.Reason != "Alice ended the session" {
+		t.Errorf("ended with %q", e.Reason)
 	}
 }
 
