@@ -84,7 +84,10 @@
 // for the direct ones. QUIC's TLS 1.3 runs end to end through the relay:
 // it forwards ciphertext it cannot read or alter unnoticed. The
 // credentials travel in the clear, like everything here; whoever reads
-// them can use the relay until they expire, but never read a session.
+// them can use the relay until they expire, but never read a session. The
+// embedded relay gives one invitation's credentials at most two
+// allocations at a time (10,000 in all), and relays to no loopback,
+// link-local or multicast peer.
 //
 // Probe body: id. Both sides send probes to every candidate of the other
 // for a few seconds; an arriving probe needs no answer (a QUIC handshake

@@ -56,6 +56,46 @@ type RelayConfig struct {
 // relayRealm is the TURN realm of the embedded relay.
 const relayRealm = "gethelp"
 
+// Quotas of the embedded relay: a host needs one allocation (two while it
+// replaces one); the total bounds what a flood of valid credentials can
+// take.
+const (
+	maxAllocationsPerUser = 2
+	maxAllocations        = 10_000
+)
+
+// quota counts the embedded relay's allocations per user name.
+type quota struct {
+	mu     sync.Mutex
+	byUser map[string]int
+	total  int
+}
+
+func (q *quota) allow(username, _ string, _ net.Addr) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.byUser[username] < maxAllocationsPerUser && q.total < maxAllocations
+}
+
+func (q *quota) created(_, _ net.Addr, _, username, _ string, _ net.Addr, _ int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.byUser[username]++
+	q.total++
+}
+
+func (q *quota) deleted(_, _ net.Addr, _, username, _ string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.byUser[username] > 0 {
+		q.byUser[username]--
+		q.total--
+	}
+	if q.byUser[username] == 0 {
+		delete(q.byUser, username)
+	}
+}
+
 // turnServer is the embedded relay on the rendezvous socket.
 type turnServer struct {
 	srv       *turn.Server
@@ -96,9 +136,12 @@ func startRelay(pc net.PacketConn, cfg RelayConfig, logger *slog.Logger) (*turnS
 	in := newTurnConn(pc)
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
+	q := &quota{byUser: make(map[string]int)}
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm:         relayRealm,
 		AuthHandler:   turn.LongTermTURNRESTAuthHandler(cfg.Secret, lf.NewLogger("turn")),
+		QuotaHandler:  q.allow,
+		EventHandler:  turn.EventHandler{OnAllocationCreated: q.created, OnAllocationDeleted: q.deleted},
 		LoggerFactory: lf,
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn:            in,

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/turn/v5"
+
 	"github.com/gethelp/gethelp/rendezvous"
 )
 
@@ -166,4 +168,52 @@ func listenUDP4(t *testing.T) net.PacketConn {
 		t.Fatal(err)
 	}
 	return pc
+}
+
+// TestRelayQuota: one invitation's credentials get at most two
+// allocations at a time; releasing one makes room again.
+func TestRelayQuota(t *testing.T) {
+	s := startRelayServer(t, "s3cret")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	user, pass, err := turn.GenerateLongTermTURNRESTCredentials("s3cret", "7Q2M9KX4TR", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rendezvous.Relay{Server: s.Addr().String(), Username: user, Password: pass}
+	a1, err := rendezvous.Allocate(ctx, r, listenUDP4(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a1.Close()
+	a2, err := rendezvous.Allocate(ctx, r, listenUDP4(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a3, err := rendezvous.Allocate(ctx, r, listenUDP4(t)); !errors.Is(err, rendezvous.ErrRelayRefused) {
+		if err == nil {
+			a3.Close()
+		}
+		t.Fatalf("third allocation: %v, want ErrRelayRefused", err)
+	}
+	// Another invitation is not held back.
+	u2, p2, _ := turn.GenerateLongTermTURNRESTCredentials("s3cret", "Y4K2M7Q9TR", time.Hour)
+	a4, err := rendezvous.Allocate(ctx, rendezvous.Relay{Server: s.Addr().String(), Username: u2, Password: p2}, listenUDP4(t))
+	if err != nil {
+		t.Fatalf("another invitation's allocation: %v", err)
+	}
+	defer a4.Close()
+	// Released (the client says so with a zero-lifetime refresh): room again.
+	a2.Close()
+	for {
+		a, err := rendezvous.Allocate(ctx, r, listenUDP4(t))
+		if err == nil {
+			a.Close()
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no room after a release: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
