@@ -262,6 +262,10 @@ type SeekConfig struct {
 	// ProbeFor bounds how long the Seeker probes and announces; zero
 	// means DefaultProbeFor.
 	ProbeFor time.Duration
+	// OnProbe, when set, is called (from the Seeker's goroutine; it must
+	// not block) the first time a probe arrives from each address: that
+	// path through the host's NAT is open now.
+	OnProbe func(from netip.AddrPort)
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -338,6 +342,7 @@ func (s *Seeker) run(ctx context.Context, cfg SeekConfig, logger *slog.Logger, a
 		nextLookup time.Time
 		nextProbe  time.Time
 		targets    []netip.AddrPort
+		probed     []netip.AddrPort // where the host's probes came from
 		buf        = make([]byte, 2048)
 	)
 	defer func() {
@@ -385,7 +390,14 @@ func (s *Seeker) run(ctx context.Context, cfg SeekConfig, logger *slog.Logger, a
 			return
 		}
 		if from != server {
-			continue // the host's probe
+			// The host's probe, or noise.
+			if cfg.OnProbe != nil && !slices.Contains(probed, from) && len(probed) < 2*MaxCandidates {
+				if d, err := decode(buf[:n]); err == nil && d.msg.Type == typeProbe && d.body.ID == cfg.InvitationID {
+					probed = append(probed, from)
+					cfg.OnProbe(from)
+				}
+			}
+			continue
 		}
 		d, err := decode(buf[:n])
 		if err != nil {

@@ -24,6 +24,11 @@ const DefaultAttemptTimeout = 4 * time.Second
 type Candidates struct {
 	Addresses []netip.AddrPort
 	Relays    []netip.AddrPort
+	// Again are addresses worth one more attempt now, beside one that
+	// may still be waiting: a packet from there just arrived, so the path
+	// through the NATs is open (a first attempt's packet may have been
+	// dropped before it was, and QUIC resends only after 200 ms).
+	Again []netip.AddrPort
 }
 
 // maxAttempts bounds the addresses one Dial tries.
@@ -161,8 +166,8 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 	var (
 		wg, direct sync.WaitGroup
 		mu         sync.Mutex
-		spawned    = map[netip.AddrPort]bool{}
-		v6         sync.WaitGroup // the IPv6 addresses known at the start
+		spawned    = map[netip.AddrPort]int{} // attempts per address
+		v6         sync.WaitGroup             // the IPv6 addresses known at the start
 	)
 	// Happy Eyeballs (RFC 8305): IPv6 addresses get a head start of
 	// ipv4Delay, which ends early once every IPv6 attempt known at the
@@ -182,15 +187,17 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 		}
 		return true
 	}
-	// spawn starts one attempt, once per address, at most maxAttempts.
-	spawn := func(addr netip.AddrPort, relayed, initial bool) {
+	// spawn starts an attempt at addr: once per address (twice when
+	// again), at most maxAttempts addresses.
+	spawn := func(addr netip.AddrPort, relayed, initial, again bool) {
 		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 		mu.Lock()
-		if spawned[addr] || len(spawned) >= maxAttempts {
+		n := spawned[addr]
+		if (n > 0 && !again) || n > 1 || (n == 0 && len(spawned) >= maxAttempts) {
 			mu.Unlock()
 			return
 		}
-		spawned[addr] = true
+		spawned[addr]++
 		mu.Unlock()
 		is6 := addr.Addr().Is6()
 		wg.Add(1)
@@ -227,10 +234,10 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 		}()
 	}
 	for _, addr := range cfg.Addresses {
-		spawn(addr, false, true)
+		spawn(addr, false, true, false)
 	}
 	for _, addr := range cfg.Relays {
-		spawn(addr, true, true)
+		spawn(addr, true, true, false)
 	}
 	go func() { v6.Wait(); close(v6Ended) }()
 	if cfg.Later != nil {
@@ -247,10 +254,13 @@ func race(ctx context.Context, cfg DialConfig, logger *slog.Logger) (*quic.Conn,
 						return
 					}
 					for _, addr := range c.Addresses {
-						spawn(addr, false, false)
+						spawn(addr, false, false, false)
 					}
 					for _, addr := range c.Relays {
-						spawn(addr, true, false)
+						spawn(addr, true, false, false)
+					}
+					for _, addr := range c.Again {
+						spawn(addr, false, false, true)
 					}
 				case <-ctx.Done():
 					return

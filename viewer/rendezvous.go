@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gethelp/gethelp/rendezvous"
@@ -45,15 +46,21 @@ func connect(ctx context.Context, dc session.DialConfig, rdv string, logger *slo
 		if err != nil {
 			found.err = err
 		} else {
-			later := make(chan session.Candidates, 1)
-			dc.Socket, dc.Later = sock, later
+			later := newLater()
+			dc.Socket, dc.Later = sock, later.ch
 			seekDone = make(chan struct{})
 			go func() {
 				defer close(seekDone)
-				defer close(later)
-				found.seek(sctx, dc, server, sock, prefixes, logger)
+				defer later.close()
+				found.seek(sctx, dc, server, sock, prefixes, logger, later)
 				if found.seeker != nil {
-					later <- session.Candidates{Addresses: union(found.host, found.reflexive), Relays: found.relays}
+					later.send(session.Candidates{Addresses: union(found.host, found.reflexive), Relays: found.relays})
+					// A probe from the host arriving now opens a path a
+					// first attempt may have found closed: try again there.
+					select {
+					case <-time.After(probeRetryFor):
+					case <-sctx.Done():
+					}
 				}
 			}()
 		}
@@ -131,7 +138,7 @@ func openSeek(ctx context.Context, rdv string, logger *slog.Logger) (netip.AddrP
 
 // seek asks the rendezvous for the host (for up to seekTimeout) and keeps
 // what it says.
-func (l *learned) seek(ctx context.Context, dc session.DialConfig, server netip.AddrPort, sock *session.Socket, prefixes []netip.Prefix, logger *slog.Logger) {
+func (l *learned) seek(ctx context.Context, dc session.DialConfig, server netip.AddrPort, sock *session.Socket, prefixes []netip.Prefix, logger *slog.Logger, later *laterCandidates) {
 	start := time.Now()
 	ifaddrs := make([]netip.Addr, len(prefixes))
 	for i, p := range prefixes {
@@ -142,6 +149,9 @@ func (l *learned) seek(ctx context.Context, dc session.DialConfig, server netip.
 	seeker, err := rendezvous.Seek(sctx, rendezvous.SeekConfig{
 		Server: server, Conn: sock, InvitationID: dc.InvitationID, Pin: dc.Pin,
 		Candidates: session.LocalCandidates(sock.LocalAddr(), ifaddrs), Logger: logger,
+		OnProbe: func(from netip.AddrPort) {
+			later.send(session.Candidates{Again: []netip.AddrPort{from}})
+		},
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -173,4 +183,41 @@ func union(lists ...[]netip.AddrPort) []netip.AddrPort {
 		}
 	}
 	return out
+}
+
+// probeRetryFor is how long after the rendezvous's answer a probe from the
+// host still brings another attempt at its address.
+const probeRetryFor = time.Second
+
+// laterCandidates feeds session.DialConfig.Later from the rendezvous's
+// answer and the host's probes, which may come after Dial has returned.
+type laterCandidates struct {
+	mu     sync.Mutex
+	ch     chan session.Candidates
+	closed bool
+}
+
+func newLater() *laterCandidates { return &laterCandidates{ch: make(chan session.Candidates, 8)} }
+
+// send queues c unless the channel is closed or full (Dial then has what
+// it needs or has returned).
+func (l *laterCandidates) send(c session.Candidates) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	select {
+	case l.ch <- c:
+	default:
+	}
+}
+
+func (l *laterCandidates) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		close(l.ch)
+	}
 }
