@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/discord"
 	"github.com/gethelp/gethelp/bot/discord/discordfake"
 )
@@ -34,126 +35,13 @@ const (
 	nobody   = "139999999999999999" // unknown to Discord
 )
 
-// fakeCore is a bot.Handler that records what it is given.
-type fakeCore struct {
-	mu       sync.Mutex
-	reply    func(bot.Command) bot.Reply // nil: "ok: TEXT"
-	press    func(bot.Press) bot.Reply   // nil: "pressed ACTION VALUE"
-	calls    []any                       // bot.Command, bot.Post and bot.Press, in order
-	inside   int
-	overlaps int
-	changed  chan struct{}
-}
-
-func newFakeCore() *fakeCore { return &fakeCore{changed: make(chan struct{})} }
-
-func (f *fakeCore) enter(c any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.inside > 0 {
-		f.overlaps++
-	}
-	f.inside++
-	f.calls = append(f.calls, c)
-	close(f.changed)
-	f.changed = make(chan struct{})
-}
-
-func (f *fakeCore) leave() {
-	f.mu.Lock()
-	f.inside--
-	f.mu.Unlock()
-}
-
-// set replaces the replies (nil: the defaults) and forgets the calls.
-func (f *fakeCore) set(reply func(bot.Command) bot.Reply, press func(bot.Press) bot.Reply) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reply, f.press, f.calls = reply, press, nil
-}
-
-func (f *fakeCore) Command(ctx context.Context, c bot.Command) bot.Reply {
-	f.enter(c)
-	defer f.leave()
-	f.mu.Lock()
-	reply := f.reply
-	f.mu.Unlock()
-	if reply != nil {
-		return reply(c)
-	}
-	return bot.Reply{Text: "ok: " + c.Text}
-}
-
-func (f *fakeCore) Post(ctx context.Context, p bot.Post) {
-	f.enter(p)
-	f.leave()
-}
-
-func (f *fakeCore) Button(ctx context.Context, b bot.Press) bot.Reply {
-	f.enter(b)
-	defer f.leave()
-	f.mu.Lock()
-	press := f.press
-	f.mu.Unlock()
-	if press != nil {
-		return press(b)
-	}
-	return bot.Reply{Text: "pressed " + b.Action + " " + b.Value}
-}
-
-// wait waits until cond holds of the calls so far, and returns them.
-func (f *fakeCore) wait(t *testing.T, what string, cond func([]any) bool) []any {
-	t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		f.mu.Lock()
-		calls := append([]any(nil), f.calls...)
-		ch := f.changed
-		f.mu.Unlock()
-		if cond(calls) {
-			return calls
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("waiting for %s; calls: %+v", what, calls)
-		}
-	}
-}
-
-func (f *fakeCore) posts() []bot.Post {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []bot.Post
-	for _, c := range f.calls {
-		if p, ok := c.(bot.Post); ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func (f *fakeCore) waitPosts(t *testing.T, n int) []bot.Post {
-	t.Helper()
-	f.wait(t, "posts", func(calls []any) bool {
-		k := 0
-		for _, c := range calls {
-			if _, ok := c.(bot.Post); ok {
-				k++
-			}
-		}
-		return k >= n
-	})
-	return f.posts()
-}
-
 // harness is a fake Discord with the tests' world, an Adapter on it and,
 // unless told otherwise, its Run.
 type harness struct {
 	t     *testing.T
 	fake  *discordfake.Server
 	a     *discord.Adapter
-	core  *fakeCore
+	core  *bottest.Core
 	stop  func() error // stops Run; nil when not running
 	clock atomic.Int64 // the adapter's clock is ahead of time.Now by this
 }
@@ -165,7 +53,7 @@ type setup struct {
 	fake   discordfake.Options
 	guilds []string // Options.Guilds
 	noRun  bool
-	core   *fakeCore
+	core   *bottest.Core
 	appID  *string // Options.ApplicationID; nil: the fake's
 }
 
@@ -189,7 +77,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	fake.AddMember(guild, robot, "")
 	h := &harness{t: t, fake: fake, core: s.core}
 	if h.core == nil {
-		h.core = newFakeCore()
+		h.core = new(bottest.Core)
 	}
 	h.a = h.newAdapter(s)
 	if !s.noRun {

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/discord"
 	"github.com/gethelp/gethelp/bot/discord/discordfake"
 )
@@ -48,7 +49,7 @@ func TestRun(t *testing.T) {
 		{"heartbeats", testHeartbeats},
 		{"run twice", testRunTwice},
 	} {
-		h.core.set(nil, nil)
+		h.core.Reset()
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, h) })
 	}
 }
@@ -120,10 +121,10 @@ func testRunTwice(t *testing.T, h *harness) {
 func testCommandDeferredWhileHandlerIsSlow(t *testing.T, h *harness) {
 	release := make(chan struct{})
 	core := h.core
-	core.set(func(c bot.Command) bot.Reply {
+	core.OnCommand(func(c bot.Command) bot.Reply {
 		<-release
 		return bot.Reply{Text: "Asking your computer for consent."}
-	}, nil)
+	})
 	it := h.fake.Invoke(alice, guild, general,
 		discordfake.Option{Name: "text", Value: "  the printer is broken "},
 		discordfake.Option{Name: "helper", Value: bob})
@@ -133,7 +134,7 @@ func testCommandDeferredWhileHandlerIsSlow(t *testing.T, h *harness) {
 	if ack.Type != 5 || !ack.Ephemeral || ack.After > 3*time.Second {
 		t.Errorf("first answer: %+v; want type 5 (deferred), ephemeral, within 3 s", ack)
 	}
-	calls := core.wait(t, "the command", func(c []any) bool { return len(c) == 1 })
+	calls := core.WaitCalls(t, "the command", func(c []any) bool { return len(c) == 1 })
 	if r := it.Response(); r.Edited {
 		t.Errorf("answered before the handler returned: %+v", r)
 	}
@@ -186,7 +187,7 @@ func testCommandIdentity(t *testing.T, h *harness) {
 		{"130000000000000009", "erin"}, // the username
 	} {
 		h.fake.Interact(tc.user, guild, helpdesk)
-		calls := h.core.wait(t, "a command", func(c []any) bool { return len(c) > i })
+		calls := h.core.WaitCalls(t, "a command", func(c []any) bool { return len(c) > i })
 		cmd := calls[len(calls)-1].(bot.Command)
 		want := bot.Identity{Network: "discord", Workspace: guild, UserID: tc.user, DisplayName: tc.name}
 		if cmd.From != want || cmd.At != (bot.Place{Workspace: guild, Channel: helpdesk}) {
@@ -199,7 +200,7 @@ func testCommandInThread(t *testing.T, h *harness) {
 	root := h.send(bot.Place{Workspace: guild, Channel: general}, bot.Message{Text: "Alice asked for help"})
 	h.send(bot.Place{Workspace: guild, Channel: general, Thread: string(root)}, bot.Message{Text: "in the thread"})
 	h.fake.Interact(alice, guild, string(root), discordfake.Option{Name: "text", Value: "status"})
-	calls := h.core.wait(t, "a command", func(c []any) bool { return len(c) > 0 })
+	calls := h.core.WaitCalls(t, "a command", func(c []any) bool { return len(c) > 0 })
 	cmd := calls[len(calls)-1].(bot.Command)
 	if want := (bot.Place{Workspace: guild, Channel: general, Thread: string(root)}); cmd.At != want {
 		t.Errorf("at %+v, want %+v", cmd.At, want)
@@ -225,26 +226,23 @@ func testCommandAnsweredWithoutHandler(t *testing.T, h *harness) {
 	if got := h.fake.InvokeCommand("other", alice, guild, general).Wait(); got != discord.Usage {
 		t.Errorf("another command: %q", got)
 	}
-	if calls := h.core.posts(); len(calls) != 0 {
+	if calls := h.core.Posts(); len(calls) != 0 {
 		t.Errorf("the handler saw %+v", calls)
 	}
-	h.core.mu.Lock()
-	n := len(h.core.calls)
-	h.core.mu.Unlock()
-	if n != 0 {
+	if n := len(h.core.Calls()); n != 0 {
 		t.Errorf("the handler got %d calls", n)
 	}
 }
 
 func testCommandEmptyReply(t *testing.T, h *harness) {
-	h.core.set(func(bot.Command) bot.Reply { return bot.Reply{} }, nil)
+	h.core.OnCommand(func(bot.Command) bot.Reply { return bot.Reply{} })
 	if got := h.fake.Interact(alice, guild, general); got != "Done." {
 		t.Errorf("reply %q", got)
 	}
 }
 
 func testLongReplyTruncated(t *testing.T, h *harness) {
-	h.core.set(func(bot.Command) bot.Reply { return bot.Reply{Text: strings.Repeat("é", 2500)} }, nil)
+	h.core.OnCommand(func(bot.Command) bot.Reply { return bot.Reply{Text: strings.Repeat("é", 2500)} })
 	got := h.fake.Interact(alice, guild, general)
 	if n := len([]rune(got)); n != 2000 || !strings.HasSuffix(got, "…") {
 		t.Errorf("a reply of %d characters", n)
@@ -265,7 +263,7 @@ func testButton(t *testing.T, h *harness) {
 	if r.Type != 6 || len(r.Followups) != 1 || !r.Followups[0].Ephemeral {
 		t.Errorf("answer %+v; want a deferred update and an ephemeral follow-up", r)
 	}
-	calls := h.core.wait(t, "the press", func(c []any) bool { return len(c) == 1 })
+	calls := h.core.WaitCalls(t, "the press", func(c []any) bool { return len(c) == 1 })
 	want := bot.Press{
 		From: bot.Identity{Network: "discord", Workspace: guild, UserID: bob, DisplayName: "Bob B"},
 		At:   bot.Place{Workspace: guild, Channel: desk}, Action: "take", Value: "T1", ID: it.ID,
@@ -283,7 +281,7 @@ func testButtonInDM(t *testing.T, h *harness) {
 	if got := h.fake.PressButton(bob, string(ref), "allow:T2"); got != "pressed allow T2" {
 		t.Errorf("reply %q", got)
 	}
-	calls := h.core.wait(t, "the press", func(c []any) bool { return len(c) == 1 })
+	calls := h.core.WaitCalls(t, "the press", func(c []any) bool { return len(c) == 1 })
 	want := bot.Press{From: bot.Identity{Network: "discord", UserID: bob, DisplayName: "Bob B"}, At: bot.Place{User: bob}, Action: "allow", Value: "T2"}
 	p := calls[0].(bot.Press)
 	p.ID = ""
@@ -293,13 +291,13 @@ func testButtonInDM(t *testing.T, h *harness) {
 }
 
 func testButtonEmptyReply(t *testing.T, h *harness) {
-	h.core.set(nil, func(bot.Press) bot.Reply { return bot.Reply{} })
+	h.core.OnButton(func(bot.Press) bot.Reply { return bot.Reply{} })
 	ref := h.send(bot.Place{Workspace: guild, Channel: helpdesk}, bot.Message{Text: "x", Buttons: []bot.Button{{Label: "Go", Action: "go"}}})
 	it := h.fake.Press(bob, string(ref), "go:")
 	if r := it.WaitAck(); r.Type != 6 {
 		t.Errorf("answer %+v", r)
 	}
-	calls := h.core.wait(t, "the press", func(c []any) bool { return len(c) == 1 })
+	calls := h.core.WaitCalls(t, "the press", func(c []any) bool { return len(c) == 1 })
 	if p := calls[0].(bot.Press); p.Action != "go" || p.Value != "" {
 		t.Errorf("press %+v", p)
 	}
@@ -319,7 +317,7 @@ func testPosts(t *testing.T, h *harness) {
 	h.fake.Say(robot, string(root), "another bot")
 	id := h.fake.Say(bob, string(root), "I can help")
 	dm := h.fake.SayDM(alice, "hello bot")
-	posts := h.core.waitPosts(t, 2)
+	posts := h.core.WaitPosts(t, 2)
 	want := []bot.Post{
 		{From: bot.Identity{Network: "discord", Workspace: guild, UserID: bob, DisplayName: "Bob B"},
 			At: bot.Place{Workspace: guild, Channel: general, Thread: string(root)}, Text: "I can help", ID: bot.MessageRef(id)},
@@ -338,7 +336,7 @@ func testPostInUnknownThread(t *testing.T, h *harness) {
 	// Discord what the channel is.
 	h.fake.Dispatch("THREAD_DELETE", map[string]any{"id": thread, "guild_id": guild, "parent_id": general, "type": 11})
 	id := h.fake.Say(alice, thread, "in a thread")
-	posts := h.core.waitPosts(t, 1)
+	posts := h.core.WaitPosts(t, 1)
 	if len(posts) != 1 || posts[0].At != (bot.Place{Workspace: guild, Channel: general, Thread: thread}) || posts[0].ID != bot.MessageRef(id) {
 		t.Errorf("posts %+v", posts)
 	}
@@ -383,7 +381,7 @@ func testJunkEventsDropped(t *testing.T, h *harness) {
 	if got := h.fake.Interact(alice, guild, general, discordfake.Option{Name: "text", Value: "status"}); got != "ok: status" {
 		t.Errorf("after junk: %q", got)
 	}
-	calls := h.core.wait(t, "one call", func(c []any) bool { return len(c) >= 1 })
+	calls := h.core.WaitCalls(t, "one call", func(c []any) bool { return len(c) >= 1 })
 	if len(calls) != 1 {
 		t.Errorf("calls from junk: %+v", calls)
 	}
@@ -401,7 +399,7 @@ func TestReconnectResumes(t *testing.T) {
 	}
 	// Said while the bot is away: RESUME replays it.
 	id := h.fake.Say(alice, string(root), "are you there?")
-	posts := h.core.waitPosts(t, 1)
+	posts := h.core.WaitPosts(t, 1)
 	if posts[0].ID != bot.MessageRef(id) {
 		t.Errorf("posts %+v", posts)
 	}
@@ -473,7 +471,7 @@ func TestRunStopsWhileConnecting(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if err := a.Run(ctx, newFakeCore()); err != nil {
+	if err := a.Run(ctx, new(bottest.Core)); err != nil {
 		t.Errorf("Run: %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,84 +53,6 @@ func run(t *testing.T, a *slack.Adapter, h bot.Handler) {
 			t.Errorf("Run did not return after its context ended")
 		}
 	})
-}
-
-// recorder is a bot.Handler that records what it is given.
-type recorder struct {
-	mu       sync.Mutex
-	commands []bot.Command
-	presses  []bot.Press
-	posts    []bot.Post
-	changed  chan struct{}
-	// reply answers commands and presses; nil answers "ok: TEXT".
-	reply func(text string) string
-	// delay is how long each call takes.
-	delay time.Duration
-}
-
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
-
-func (r *recorder) answer(text string) bot.Reply {
-	if r.reply != nil {
-		return bot.Reply{Text: r.reply(text)}
-	}
-	return bot.Reply{Text: "ok: " + text}
-}
-
-func (r *recorder) notify() {
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
-
-func (r *recorder) Command(ctx context.Context, c bot.Command) bot.Reply {
-	time.Sleep(r.delay)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.commands = append(r.commands, c)
-	r.notify()
-	return r.answer(c.Text)
-}
-
-func (r *recorder) Button(ctx context.Context, p bot.Press) bot.Reply {
-	time.Sleep(r.delay)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.presses = append(r.presses, p)
-	r.notify()
-	return r.answer(p.Action + " " + p.Value)
-}
-
-func (r *recorder) Post(ctx context.Context, p bot.Post) {
-	time.Sleep(r.delay)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.posts = append(r.posts, p)
-	r.notify()
-}
-
-// waitPosts waits until n posts arrived and returns them.
-func (r *recorder) waitPosts(t *testing.T, n int) []bot.Post {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		r.mu.Lock()
-		got, ch := append([]bot.Post(nil), r.posts...), r.changed
-		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("%d posts arrived, want %d: %+v", len(got), n, got)
-		}
-	}
-}
-
-func (r *recorder) snapshot() (commands []bot.Command, presses []bot.Press, posts []bot.Post) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bot.Command(nil), r.commands...), append([]bot.Press(nil), r.presses...), append([]bot.Post(nil), r.posts...)
 }
 
 // slackCode returns the Slack error code of err.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/slack"
 	"github.com/gethelp/gethelp/bot/slack/slackfake"
 )
@@ -41,7 +42,7 @@ func waitRunning(t *testing.T, fake *slackfake.Server) {
 func TestHTTP(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
-	h := newRecorder()
+	h := new(bottest.Core)
 	a := newAdapter(t, fake, httpMode)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
@@ -57,7 +58,7 @@ func TestHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply := fake.Press("bob", string(root), "take", "t1"); reply != "ok: take t1" {
+	if reply := fake.Press("bob", string(root), "take", "t1"); reply != "pressed take t1" {
 		t.Errorf("reply %q", reply)
 	}
 	if _, err := a.Send(ctx, bot.Place{Channel: "C0HELPDESK", Thread: string(root)}, bot.Message{Text: "the bot's own"}); err != nil {
@@ -70,9 +71,9 @@ func TestHTTP(t *testing.T) {
 	if !fake.Settle(5 * time.Second) {
 		t.Fatal("not settled")
 	}
-	posts := h.waitPosts(t, 2)
+	posts := h.WaitPosts(t, 2)
 	time.Sleep(50 * time.Millisecond)
-	cmds, presses, posts := h.snapshot()
+	cmds, presses, posts := h.Commands(), h.Presses(), h.Posts()
 	if len(cmds) != 1 || cmds[0].From != alice || len(presses) != 1 || presses[0].From != bob {
 		t.Errorf("commands %+v presses %+v", cmds, presses)
 	}
@@ -98,7 +99,7 @@ func TestHTTPSignature(t *testing.T) {
 	fake := slackfake.New(t)
 	now := time.Unix(1_800_000_000, 0)
 	a := newAdapter(t, fake, httpMode, func(o *slack.Options) { o.Now = func() time.Time { return now } })
-	h := newRecorder()
+	h := new(bottest.Core)
 	run(t, a, h)
 	waitRunning(t, fake)
 	handler := a.Handler()
@@ -169,9 +170,9 @@ func TestHTTPSignature(t *testing.T) {
 	}
 	// The two good events (the same retried, as Slack would) reached the
 	// core, nothing else did.
-	posts := h.waitPosts(t, 2)
+	posts := h.WaitPosts(t, 2)
 	time.Sleep(50 * time.Millisecond)
-	_, _, posts = h.snapshot()
+	posts = h.Posts()
 	if len(posts) != 2 || posts[0].From != alice || posts[0].Text != "hi" {
 		t.Errorf("posts %+v", posts)
 	}
@@ -183,7 +184,7 @@ func TestHTTPJunk(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
 	a := newAdapter(t, fake, httpMode)
-	h := newRecorder()
+	h := new(bottest.Core)
 	run(t, a, h)
 	waitRunning(t, fake)
 	handler := a.Handler()
@@ -209,8 +210,8 @@ func TestHTTPJunk(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
-	if cmds, presses, posts := h.snapshot(); len(cmds)+len(presses)+len(posts) != 0 {
-		t.Errorf("handled %+v %+v %+v", cmds, presses, posts)
+	if calls := h.Calls(); len(calls) != 0 {
+		t.Errorf("handled %+v", calls)
 	}
 }
 
@@ -244,7 +245,7 @@ func TestHTTPListen(t *testing.T) {
 	ln.Close()
 	fake := slackfake.New(t)
 	a := newAdapter(t, fake, httpMode, func(o *slack.Options) { o.HTTPAddr = addr })
-	run(t, a, newRecorder())
+	run(t, a, new(bottest.Core))
 	body := []byte(`{"type":"url_verification","challenge":"hello"}`)
 	deadline := time.Now().Add(5 * time.Second)
 	for {

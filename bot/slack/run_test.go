@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/slack"
 	"github.com/gethelp/gethelp/bot/slack/slackfake"
 )
@@ -16,13 +17,13 @@ import (
 func TestRunCommand(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
-	h := newRecorder()
+	h := new(bottest.Core)
 	run(t, newAdapter(t, fake), h)
 	reply := fake.SlashCommand("alice", "general", "@bob the printer & the <scanner>")
 	if reply != "ok: <@U0BOB|bob> the printer & the <scanner>" {
 		t.Errorf("reply %q", reply)
 	}
-	cmds, _, _ := h.snapshot()
+	cmds := h.Commands()
 	if len(cmds) != 1 {
 		t.Fatalf("commands %+v", cmds)
 	}
@@ -46,7 +47,7 @@ func TestRunCommand(t *testing.T) {
 	if reply := fake.SlashCommand("carol", "", "status"); reply != "ok: status" {
 		t.Errorf("reply %q", reply)
 	}
-	cmds, _, _ = h.snapshot()
+	cmds = h.Commands()
 	if c := cmds[1]; c.From != carol || c.At.Channel != fake.IM("carol") || c.ID == cmds[0].ID {
 		t.Errorf("command %+v", c)
 	}
@@ -58,8 +59,11 @@ func TestRunSlowHandler(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
 	fake.AckTimeout = 300 * time.Millisecond
-	h := newRecorder()
-	h.delay = time.Second
+	h := new(bottest.Core)
+	h.OnCommand(func(c bot.Command) bot.Reply {
+		time.Sleep(time.Second)
+		return bot.Reply{Text: "ok: " + c.Text}
+	})
 	run(t, newAdapter(t, fake), h)
 	if reply := fake.SlashCommand("alice", "helpdesk", "help"); reply != "ok: help" {
 		t.Errorf("reply %q", reply)
@@ -71,7 +75,7 @@ func TestRunSlowHandler(t *testing.T) {
 func TestRunReplyFallback(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
-	h := newRecorder()
+	h := new(bottest.Core)
 	// A response_url on another host is not used.
 	fake.AddChannel(slackfake.Channel{ID: "C0OTHER", Name: "other", Members: []string{"U0ALICE", slackfake.BotUserID}})
 	run(t, newAdapter(t, fake), h)
@@ -97,7 +101,7 @@ func TestRunReplyFallback(t *testing.T) {
 func TestRunButton(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
-	h := newRecorder()
+	h := new(bottest.Core)
 	a := newAdapter(t, fake)
 	run(t, a, h)
 	ctx := context.Background()
@@ -108,7 +112,7 @@ func TestRunButton(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply := fake.Press("bob", string(root), "take#2", "t2"); reply != "ok: take t2" {
+	if reply := fake.Press("bob", string(root), "take#2", "t2"); reply != "pressed take t2" {
 		t.Errorf("reply %q", reply)
 	}
 	// A button in a thread.
@@ -116,10 +120,10 @@ func TestRunButton(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply := fake.Press("alice", string(inThread), "allow", "t1"); reply != "ok: allow t1" {
+	if reply := fake.Press("alice", string(inThread), "allow", "t1"); reply != "pressed allow t1" {
 		t.Errorf("reply %q", reply)
 	}
-	_, presses, _ := h.snapshot()
+	presses := h.Presses()
 	if len(presses) != 2 {
 		t.Fatalf("presses %+v", presses)
 	}
@@ -141,7 +145,7 @@ func TestRunButton(t *testing.T) {
 func TestRunPost(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
-	h := newRecorder()
+	h := new(bottest.Core)
 	a := newAdapter(t, fake)
 	run(t, a, h)
 	if !fake.WaitConnections(1, 5*time.Second) {
@@ -171,9 +175,9 @@ func TestRunPost(t *testing.T) {
 	if !fake.Settle(5 * time.Second) {
 		t.Fatal("events not acknowledged")
 	}
-	h.waitPosts(t, 3)
+	h.WaitPosts(t, 3)
 	time.Sleep(50 * time.Millisecond) // anything wrongly passed on would show now
-	_, _, posts := h.snapshot()
+	posts := h.Posts()
 	if len(posts) != 3 {
 		t.Fatalf("posts %+v", posts)
 	}
@@ -192,7 +196,7 @@ func TestRunPost(t *testing.T) {
 func TestRunJunk(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
-	h := newRecorder()
+	h := new(bottest.Core)
 	run(t, newAdapter(t, fake), h)
 	fake.SendRaw([]byte("not json"))
 	fake.SendRaw([]byte(`{"type":"mystery","envelope_id":"x1"}`))
@@ -216,7 +220,7 @@ func TestRunJunk(t *testing.T) {
 	if reply := fake.SlashCommand("alice", "general", "still there?"); reply != "ok: still there?" {
 		t.Errorf("reply %q", reply)
 	}
-	cmds, presses, posts := h.snapshot()
+	cmds, presses, posts := h.Commands(), h.Presses(), h.Posts()
 	if len(cmds) != 1 || len(presses) != 0 || len(posts) != 0 {
 		t.Errorf("handled %+v %+v %+v", cmds, presses, posts)
 	}
@@ -227,7 +231,7 @@ func TestRunJunk(t *testing.T) {
 func TestRunReconnect(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
-	h := newRecorder()
+	h := new(bottest.Core)
 	run(t, newAdapter(t, fake), h)
 	if !fake.WaitConnections(1, 5*time.Second) {
 		t.Fatal("no connection")
@@ -262,7 +266,7 @@ func TestRunBadTokens(t *testing.T) {
 			a := newAdapter(t, fake, tt.mod)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := a.Run(ctx, newRecorder())
+			err := a.Run(ctx, new(bottest.Core))
 			if !errors.Is(err, bot.ErrPermanent) || slackCode(err) != tt.code {
 				t.Errorf("Run = %v, want a permanent %s", err, tt.code)
 			}
@@ -274,11 +278,11 @@ func TestRunTwice(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.New(t)
 	a := newAdapter(t, fake)
-	run(t, a, newRecorder())
+	run(t, a, new(bottest.Core))
 	if !fake.WaitConnections(1, 5*time.Second) {
 		t.Fatal("no connection")
 	}
-	if err := a.Run(context.Background(), newRecorder()); !errors.Is(err, slack.ErrRunning) {
+	if err := a.Run(context.Background(), new(bottest.Core)); !errors.Is(err, slack.ErrRunning) {
 		t.Errorf("second Run = %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/webchat"
 )
 
@@ -45,7 +46,7 @@ func TestCommand(t *testing.T) {
 			if reply != "ok: "+tt.wantArgs {
 				t.Errorf("reply %q", reply)
 			}
-			c := wait(t, h.core, "the command", func(c bot.Command) bool { return c.Text == tt.wantArgs && c.At == tt.wantAt })
+			c := bottest.Wait(t, h.core, "the command", func(c bot.Command) bool { return c.Text == tt.wantArgs && c.At == tt.wantAt })
 			if c.From != tt.from {
 				t.Errorf("from %+v, want %+v", c.From, tt.from)
 			}
@@ -78,7 +79,7 @@ func TestCommand(t *testing.T) {
 	}
 
 	// An empty reply posts nothing.
-	h.core.reply = func(bot.Command) bot.Reply { return bot.Reply{} }
+	h.core.OnCommand(func(bot.Command) bot.Reply { return bot.Reply{} })
 	before := len(h.messages("alice", "general", ""))
 	if r := h.command("alice", "general", "", "/gethelp quiet"); r != "" {
 		t.Errorf("reply %q", r)
@@ -106,7 +107,7 @@ func TestPost(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			text := "hello from " + tt.name
 			id := h.post(tt.user, tt.channel, tt.thread, text)
-			p := wait(t, h.core, "the post", func(p bot.Post) bool { return p.Text == text })
+			p := bottest.Wait(t, h.core, "the post", func(p bot.Post) bool { return p.Text == text })
 			if p.At != tt.wantAt || string(p.ID) != id || p.From.UserID != tt.user {
 				t.Errorf("Post %+v, want at %+v, id %s", p, tt.wantAt, id)
 			}
@@ -147,7 +148,7 @@ func TestPress(t *testing.T) {
 	if r.Reply != "pressed take T7" {
 		t.Errorf("reply %q", r.Reply)
 	}
-	p := wait(t, h.core, "the press", func(p bot.Press) bool { return p.Action == "take" })
+	p := bottest.Wait(t, h.core, "the press", func(p bot.Press) bool { return p.Action == "take" })
 	if p.From != bob || p.At != (bot.Place{Workspace: "demo", User: "bob"}) || p.Value != "T7" || p.ID == "" {
 		t.Errorf("Press %+v", p)
 	}
@@ -161,7 +162,7 @@ func TestPress(t *testing.T) {
 
 	// In a channel: the reply is ephemeral there, for the one who pressed.
 	h.call("POST", "/api/press", webchat.Pressed{User: "alice", Message: inChannel, Action: "take", Value: "T7"}, &r)
-	p = wait(t, h.core, "the press in the channel", func(p bot.Press) bool { return p.From.UserID == "alice" })
+	p = bottest.Wait(t, h.core, "the press in the channel", func(p bot.Press) bool { return p.From.UserID == "alice" })
 	if p.At != (bot.Place{Workspace: "demo", Channel: "helpdesk"}) {
 		t.Errorf("At %+v", p.At)
 	}
@@ -403,11 +404,11 @@ func TestFilesAndMail(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	release := make(chan struct{})
-	core := newFakeCore()
-	core.reply = func(c bot.Command) bot.Reply {
+	core := new(bottest.Core)
+	core.OnCommand(func(c bot.Command) bot.Reply {
 		<-release
 		return bot.Reply{Text: "late"}
-	}
+	})
 	h := startWith(t, webchat.Options{Deadline: 50 * time.Millisecond}, core)
 	code, b := h.do("POST", "/api/command", webchat.Typed{User: "alice", Channel: "general", Text: "/gethelp slow"})
 	close(release)
@@ -437,11 +438,11 @@ func TestNobodyRuns(t *testing.T) {
 	if _, err := s.Post(context.Background(), webchat.Typed{User: "bob", Text: "hello?"}); err != nil {
 		t.Fatal(err)
 	}
-	core := newFakeCore()
+	core := new(bottest.Core)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, core) }()
-	wait(t, core, "the post made before Run", func(p bot.Post) bool { return p.Text == "hello?" })
+	bottest.Wait(t, core, "the post made before Run", func(p bot.Post) bool { return p.Text == "hello?" })
 	if err := s.Run(ctx, core); !errors.Is(err, webchat.ErrRunning) {
 		t.Errorf("a second Run: %v", err)
 	}
@@ -458,8 +459,8 @@ func TestNobodyRuns(t *testing.T) {
 // TestOneAtATime: calls reach the core one at a time and in order, however
 // many people act at once.
 func TestOneAtATime(t *testing.T) {
-	core := newFakeCore()
-	core.reply = func(c bot.Command) bot.Reply { time.Sleep(time.Millisecond); return bot.Reply{Text: "ok"} }
+	core := new(bottest.Core)
+	core.OnCommand(func(c bot.Command) bot.Reply { time.Sleep(time.Millisecond); return bot.Reply{Text: "ok"} })
 	h := startWith(t, webchat.Options{}, core)
 	const n = 20
 	errs := make(chan error, 2*n)
@@ -478,20 +479,16 @@ func TestOneAtATime(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wait(t, core, "the last post", func(p bot.Post) bool { return len(p.Text) == n })
-	core.mu.Lock()
-	defer core.mu.Unlock()
-	if core.overlaps != 0 {
-		t.Errorf("%d calls overlapped", core.overlaps)
+	bottest.Wait(t, core, "the last post", func(p bot.Post) bool { return len(p.Text) == n })
+	if n := core.Overlaps(); n != 0 {
+		t.Errorf("%d calls overlapped", n)
 	}
 	var last string
-	for _, c := range core.calls {
-		if p, ok := c.(bot.Post); ok {
-			if string(p.ID) <= last {
-				t.Errorf("post %s after %s", p.ID, last)
-			}
-			last = string(p.ID)
+	for _, p := range core.Posts() {
+		if string(p.ID) <= last {
+			t.Errorf("post %s after %s", p.ID, last)
 		}
+		last = string(p.ID)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/webchat"
 	"github.com/gethelp/gethelp/localweb/browsertest"
 )
@@ -24,11 +25,11 @@ import (
 // help with /gethelp, Bob reads his direct messages, answers in the
 // ticket's thread and opens the invitation mail.
 func TestPage(t *testing.T) {
-	core := newFakeCore()
-	core.reply = func(c bot.Command) bot.Reply {
+	core := new(bottest.Core)
+	core.OnCommand(func(c bot.Command) bot.Reply {
 		return bot.Reply{Text: "Asked Bob for help with “printer broken”. Your ticket is *7*; watch #helpdesk."}
-	}
-	core.press = func(p bot.Press) bot.Reply { return bot.Reply{Text: "You are on ticket " + p.Value + "."} }
+	})
+	core.OnButton(func(p bot.Press) bot.Reply { return bot.Reply{Text: "You are on ticket " + p.Value + "."} })
 	clock := time.Date(2026, 3, 2, 9, 41, 0, 0, time.Local)
 	h := startWith(t, webchat.Options{Now: func() time.Time { return clock }}, core)
 	ctx := browsertest.New(t)
@@ -59,7 +60,7 @@ func TestPage(t *testing.T) {
 		document.getElementById('hint').textContent.includes('only you see the answer')`)
 	screenshot(t, ctx, "webchat-hint.png")
 	run(t, ctx, enter)
-	c := wait(t, core, "the command", func(c bot.Command) bool { return true })
+	c := bottest.Wait(t, core, "the command", func(c bot.Command) bool { return true })
 	if c.Text != "@bob printer broken" || c.From != alice || c.At != (bot.Place{Workspace: "demo", Channel: "general"}) {
 		t.Errorf("Command %+v", c)
 	}
@@ -118,7 +119,7 @@ func TestPage(t *testing.T) {
 		document.querySelector('#messages a.file[download="alice-ticket-7.gethelp"]') !== null &&
 		document.querySelector('#nav-dm .badge').hidden`)
 	run(t, ctx, chromedp.Click(chromedp.CSS(`#messages button[data-action="ack"]`)))
-	p := wait(t, core, "the press", func(p bot.Press) bool { return true })
+	p := bottest.Wait(t, core, "the press", func(p bot.Press) bool { return true })
 	if p.From != bob || p.Action != "ack" || p.Value != "7" || p.At != (bot.Place{Workspace: "demo", User: "bob"}) {
 		t.Errorf("Press %+v", p)
 	}
@@ -136,7 +137,7 @@ func TestPage(t *testing.T) {
 	browsertest.Poll(t, ctx, "the thread", `!document.getElementById('thread').hidden &&
 		document.getElementById('thread-messages').textContent.includes('invitation is in your e-mail')`)
 	run(t, ctx, chromedp.SendKeys(chromedp.ID("thread-input"), "On my way, Alice. Opening the invitation now."), enter)
-	post := wait(t, core, "Bob's post in the thread", func(p bot.Post) bool { return p.At.Thread != "" })
+	post := bottest.Wait(t, core, "Bob's post in the thread", func(p bot.Post) bool { return p.At.Thread != "" })
 	if post.At != (bot.Place{Workspace: "demo", Channel: "helpdesk", Thread: ticket}) || post.Text != "On my way, Alice. Opening the invitation now." {
 		t.Errorf("Post %+v", post)
 	}

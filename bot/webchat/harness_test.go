@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/webchat"
 )
 
@@ -23,90 +23,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // waitTimeout bounds every wait of these tests.
 const waitTimeout = 10 * time.Second
 
-// fakeCore is a bot.Handler that records what it is given and answers
-// with reply and press, if set.
-type fakeCore struct {
-	reply func(bot.Command) bot.Reply // nil: "ok: ARGS"
-	press func(bot.Press) bot.Reply   // nil: "pressed ACTION VALUE"
-
-	mu       sync.Mutex
-	calls    []any         // bot.Command, bot.Post and bot.Press, in order
-	inside   int           // calls running now
-	overlaps int           // calls that began while another ran
-	changed  chan struct{} // closed and replaced on every call
-}
-
-func newFakeCore() *fakeCore { return &fakeCore{changed: make(chan struct{})} }
-
-func (f *fakeCore) enter(c any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.inside > 0 {
-		f.overlaps++
-	}
-	f.inside++
-	f.calls = append(f.calls, c)
-	close(f.changed)
-	f.changed = make(chan struct{})
-}
-
-func (f *fakeCore) leave() {
-	f.mu.Lock()
-	f.inside--
-	f.mu.Unlock()
-}
-
-func (f *fakeCore) Command(ctx context.Context, c bot.Command) bot.Reply {
-	f.enter(c)
-	defer f.leave()
-	if f.reply != nil {
-		return f.reply(c)
-	}
-	return bot.Reply{Text: "ok: " + c.Text}
-}
-
-func (f *fakeCore) Post(ctx context.Context, p bot.Post) {
-	f.enter(p)
-	defer f.leave()
-}
-
-func (f *fakeCore) Button(ctx context.Context, p bot.Press) bot.Reply {
-	f.enter(p)
-	defer f.leave()
-	if f.press != nil {
-		return f.press(p)
-	}
-	return bot.Reply{Text: "pressed " + p.Action + " " + p.Value}
-}
-
-// wait returns the first call of type T that ok accepts, waiting for it.
-func wait[T any](t *testing.T, f *fakeCore, what string, ok func(T) bool) T {
-	t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		f.mu.Lock()
-		for _, c := range f.calls {
-			if v, is := c.(T); is && ok(v) {
-				f.mu.Unlock()
-				return v
-			}
-		}
-		ch := f.changed
-		f.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("no %s after %v", what, waitTimeout)
-		}
-	}
-}
-
 // harness is a Server with the fake core running, and an HTTP client for
 // its API.
 type harness struct {
 	t      *testing.T
 	s      *webchat.Server
-	core   *fakeCore
+	core   *bottest.Core
 	base   string // http://127.0.0.1:PORT
 	token  string
 	client *http.Client
@@ -116,10 +38,10 @@ type harness struct {
 // test ends. opts.Now, if nil, is a fixed clock.
 func start(t *testing.T, opts webchat.Options) *harness {
 	t.Helper()
-	return startWith(t, opts, newFakeCore())
+	return startWith(t, opts, new(bottest.Core))
 }
 
-func startWith(t *testing.T, opts webchat.Options, core *fakeCore) *harness {
+func startWith(t *testing.T, opts webchat.Options, core *bottest.Core) *harness {
 	t.Helper()
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return time.Date(2026, 3, 2, 9, 41, 0, 0, time.UTC) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/webchat"
 )
 
@@ -168,7 +169,7 @@ func TestSendAfterClose(t *testing.T) {
 	if !errors.Is(err, webchat.ErrClosed) || errors.Is(err, bot.ErrPermanent) {
 		t.Errorf("Send after Close: %v", err)
 	}
-	if err := s.Run(context.Background(), newFakeCore()); !errors.Is(err, webchat.ErrClosed) {
+	if err := s.Run(context.Background(), new(bottest.Core)); !errors.Is(err, webchat.ErrClosed) {
 		t.Errorf("Run after Close: %v", err)
 	}
 	if err := s.AddMail(webchat.Mail{Subject: "late"}); !errors.Is(err, webchat.ErrClosed) {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gethelp/gethelp/bot"
+	"github.com/gethelp/gethelp/bot/bottest"
 	"github.com/gethelp/gethelp/bot/webchat"
 )
 
@@ -45,7 +46,7 @@ func newServer(t testing.TB, opts webchat.Options) *webchat.Server {
 
 // runCore runs core on s until stop is called, which returns once Run
 // has.
-func runCore(t *testing.T, s *webchat.Server, core *fakeCore) (stop func()) {
+func runCore(t *testing.T, s *webchat.Server, core *bottest.Core) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -131,7 +132,7 @@ func TestStateRestart(t *testing.T) {
 	if !strings.HasSuffix(s1.URL(), "/?t=00112233445566778899aabbccddeeff") {
 		t.Errorf("URL %s without Options.Token", s1.URL())
 	}
-	core1 := newFakeCore()
+	core1 := new(bottest.Core)
 	stop1 := runCore(t, s1, core1)
 	ctx := context.Background()
 
@@ -162,14 +163,14 @@ func TestStateRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait(t, core1, "the post", func(p bot.Post) bool { return string(p.ID) == post })
+	bottest.Wait(t, core1, "the post", func(p bot.Post) bool { return string(p.ID) == post })
 	if _, err := s1.Command(ctx, webchat.Typed{User: "alice", Channel: "general", Text: "/gethelp printer"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s1.Press(ctx, webchat.Pressed{User: "bob", Message: root, Action: "take", Value: "7"}); err != nil {
 		t.Fatal(err)
 	}
-	press := wait(t, core1, "the press", func(bot.Press) bool { return true })
+	press := bottest.Wait(t, core1, "the press", func(bot.Press) bool { return true })
 	if err := s1.AddMail(webchat.Mail{ID: "<7@gethelp.example>", From: "gethelp <bot@gethelp.example>", To: "bob@example.com",
 		Subject: "Alice asks for your help", Text: "Open the attachment.", HTML: "<p>Open the <b>attachment</b>.</p>",
 		Attachments: []webchat.Attachment{{Name: "invitation.gethelp", ContentType: "application/x-gethelp-invitation", Data: inv}}}); err != nil {
@@ -221,21 +222,17 @@ func TestStateRestart(t *testing.T) {
 	if id := sendTo(t, s2, bot.Place{Channel: "general"}, bot.Message{Text: "After the restart"}); idNumber(t, id) <= last {
 		t.Errorf("a new message %s, not after %d", id, last)
 	}
-	core2 := newFakeCore()
+	core2 := new(bottest.Core)
 	runCore(t, s2, core2)
 	if _, err := s2.Command(ctx, webchat.Typed{User: "bob", Text: "/gethelp status"}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := wait(t, core2, "the command", func(bot.Command) bool { return true })
+	cmd := bottest.Wait(t, core2, "the command", func(bot.Command) bool { return true })
 	if idNumber(t, cmd.ID) <= last {
 		t.Errorf("a new command %s, not after %d", cmd.ID, last)
 	}
-	core2.mu.Lock()
-	defer core2.mu.Unlock()
-	for _, c := range core2.calls {
-		if p, ok := c.(bot.Post); ok {
-			t.Errorf("%s delivered again, though Handler.Post returned before the restart", p.ID)
-		}
+	for _, p := range core2.Posts() {
+		t.Errorf("%s delivered again, though Handler.Post returned before the restart", p.ID)
 	}
 }
 
@@ -256,13 +253,13 @@ func TestStateRedeliversPosts(t *testing.T) {
 	s1.Close() // no Run received them
 
 	s2 := newServer(t, webchat.Options{StateFile: path})
-	core2 := newFakeCore()
+	core2 := new(bottest.Core)
 	stop2 := runCore(t, s2, core2)
-	p := wait(t, core2, "the post in #general", func(p bot.Post) bool { return string(p.ID) == inChannel })
+	p := bottest.Wait(t, core2, "the post in #general", func(p bot.Post) bool { return string(p.ID) == inChannel })
 	if p.From != bob || p.Text != "Anyone?" || p.At != (bot.Place{Workspace: "demo", Channel: "general"}) {
 		t.Errorf("%+v", p)
 	}
-	p = wait(t, core2, "the direct message", func(p bot.Post) bool { return string(p.ID) == direct })
+	p = bottest.Wait(t, core2, "the direct message", func(p bot.Post) bool { return string(p.ID) == direct })
 	if p.From != alice || p.Text != "hello bot" || p.At != (bot.Place{Workspace: "demo", User: "alice"}) {
 		t.Errorf("%+v", p)
 	}
@@ -270,15 +267,13 @@ func TestStateRedeliversPosts(t *testing.T) {
 	s2.Close()
 
 	s3 := newServer(t, webchat.Options{StateFile: path})
-	core3 := newFakeCore()
+	core3 := new(bottest.Core)
 	runCore(t, s3, core3)
 	if _, err := s3.Command(ctx, webchat.Typed{User: "bob", Text: "/gethelp"}); err != nil {
 		t.Fatal(err) // queued after any post handed again
 	}
-	core3.mu.Lock()
-	defer core3.mu.Unlock()
-	if len(core3.calls) != 1 {
-		t.Errorf("calls after the second restart: %+v", core3.calls)
+	if calls := core3.Calls(); len(calls) != 1 {
+		t.Errorf("calls after the second restart: %+v", calls)
 	}
 }
 
@@ -460,7 +455,7 @@ func TestStateGolden(t *testing.T) {
 	clock := time.Date(2026, 3, 2, 9, 41, 0, 0, time.UTC)
 	opts := webchat.Options{StateFile: path, Now: func() time.Time { return clock }}
 	s := newServer(t, opts)
-	core := newFakeCore()
+	core := new(bottest.Core)
 	stop := runCore(t, s, core)
 	ctx := context.Background()
 	root := sendTo(t, s, bot.Place{Channel: "helpdesk"}, bot.Message{Text: "Alice asks for help: *printer broken*", Key: "ticket/7/helpdesk",
@@ -484,7 +479,7 @@ func TestStateGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait(t, core, "the post", func(p bot.Post) bool { return string(p.ID) == post })
+	bottest.Wait(t, core, "the post", func(p bot.Post) bool { return string(p.ID) == post })
 	stop() // after the post's "delivered"
 	s.Close()
 
@@ -735,13 +730,13 @@ func TestStateCrash(t *testing.T) {
 			t.Errorf("mail %s lost", id)
 		}
 	}
-	core := newFakeCore()
+	core := new(bottest.Core)
 	runCore(t, s, core)
 	for _, id := range posted {
 		if m, ok := byID[id]; !ok || m.Author != "bob" {
 			t.Errorf("post %s: %+v", id, m)
 		}
-		wait(t, core, "post "+id, func(p bot.Post) bool { return string(p.ID) == id })
+		bottest.Wait(t, core, "post "+id, func(p bot.Post) bool { return string(p.ID) == id })
 	}
 	if id := sendTo(t, s, bot.Place{Channel: "general"}, bot.Message{Text: "after the crash"}); idNumber(t, id) <= last {
 		t.Errorf("new id %s, not after %d", id, last)
