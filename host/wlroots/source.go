@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -16,8 +17,9 @@ import (
 )
 
 var (
-	_ host.Source    = (*Source)(nil)
-	_ host.Refresher = (*Source)(nil)
+	_ host.Source      = (*Source)(nil)
+	_ host.PacedSource = (*Source)(nil)
+	_ host.Refresher   = (*Source)(nil)
 )
 
 // ErrUnsupported is returned (wrapped) by Open and OpenInjector when the
@@ -82,11 +84,21 @@ type Source struct {
 }
 
 // outCapture is the capture state of one output.
+//
+// A frame goes through three steps: capture_output (the compositor
+// answers with the buffer it wants), copy (or copy_with_damage) into our
+// buffer, ready. The next frame's capture_output is sent as soon as one is
+// ready, so that its buffer events arrive while the host still works on
+// the update; the copy is asked for only by Next, so a capture is never
+// older than the call that returns it.
 type outCapture struct {
 	placed
 	frame   uint32 // the frame in flight, 0 if none
 	seq     uint64 // tells frame apart from an earlier frame of the same id
 	damaged bool   // frame is a copy_with_damage
+	sized   bool   // frame's buffer events are in: the copy can be sent
+	want    bool   // Next asked for frame's copy
+	copying bool   // the copy was sent, and frame is not ready yet
 	buf     *shmBuffer
 	// per frame, filled from its events:
 	format, w, h, stride uint32
@@ -209,9 +221,25 @@ func (s *Source) Close() error {
 // ErrLost when the compositor went away, and (ext-image-copy-capture) one
 // wrapping ErrStopped when the compositor stopped the capture.
 func (s *Source) Next(ctx context.Context) (host.Capture, error) {
+	return s.NextAfter(ctx, time.Time{})
+}
+
+// NextAfter is Next, except that a frame the compositor copied before
+// notBefore is held back until then (see host.PacedSource). With
+// wlr-screencopy the copy is asked for at once and the compositor makes
+// it when it next draws a change, so one wake-up serves both the change
+// and the pace; the compositor draws at most once per refresh, so a frame
+// held back until a notBefore less than a refresh away (the sharer's
+// pace at High) still shows the screen as it is then. With
+// ext-image-copy-capture NextAfter sleeps until notBefore, then waits for
+// the next frame. Errors as for Next.
+func (s *Source) NextAfter(ctx context.Context, notBefore time.Time) (host.Capture, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ext != nil {
+		if err := s.sleepUntil(ctx, notBefore); err != nil {
+			return host.Capture{}, err
+		}
 		return s.nextExtLocked(ctx)
 	}
 	for {
@@ -230,25 +258,41 @@ func (s *Source) Next(ctx context.Context) (host.Capture, error) {
 			}
 			full = true
 		}
-		if full {
-			for _, o := range s.outs {
-				if err := s.startFrameLocked(o, false); err != nil {
+		for _, o := range s.outs {
+			if full || o.frame == 0 {
+				if err := s.startFrameLocked(o, !full); err != nil {
 					return host.Capture{}, err
 				}
 			}
-		} else {
-			for _, o := range s.outs {
-				if o.frame == 0 {
-					if err := s.startFrameLocked(o, true); err != nil {
-						return host.Capture{}, err
-					}
-				}
+			if err := s.askCopyLocked(o); err != nil {
+				return host.Capture{}, err
 			}
 		}
-		c, again, err := s.waitLocked(ctx, full)
+		c, again, err := s.waitLocked(ctx, full, notBefore)
 		if err != nil || !again {
 			return c, err
 		}
+	}
+}
+
+// sleepUntil waits until t, or until ctx ends, the Source is closed or
+// the connection is lost.
+func (s *Source) sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return errClosed
+	case <-s.d.c.lost:
+		return s.d.c.failure()
 	}
 }
 
@@ -278,8 +322,9 @@ func (s *Source) rebuildLocked() error {
 	return nil
 }
 
-// startFrameLocked asks for a frame of o (replacing one in flight):
-// copy_with_damage when damaged, else a plain copy at the next commit.
+// startFrameLocked asks for a frame of o (replacing one in flight), to be
+// copied with copy_with_damage when damaged, else with a plain copy at the
+// next commit; askCopyLocked asks for the copy.
 func (s *Source) startFrameLocked(o *outCapture, damaged bool) error {
 	s.destroyFrameLocked(o)
 	s.seq++
@@ -288,10 +333,24 @@ func (s *Source) startFrameLocked(o *outCapture, damaged bool) error {
 		return func(op uint16, a *args) { s.frameEvent(id, seq, op, a) }
 	})
 	o.frame, o.seq = id, seq
-	o.damaged = damaged
-	o.format, o.w, o.h, o.stride, o.yInvert, o.damage = 0, 0, 0, 0, false, nil
+	o.damaged, o.sized, o.want, o.copying = damaged, false, false, false
+	o.format, o.w, o.h, o.stride, o.yInvert, o.damage = 0, 0, 0, 0, false, o.damage[:0]
 	// capture_output(frame new_id, overlay_cursor int, output object)
 	return s.d.c.send(newRequest(s.screencopy, 0).uint(o.frame).int(1).uint(o.out.id))
+}
+
+// askCopyLocked asks for the copy of o's frame: now if the compositor
+// has said which buffer it wants, else when it does. Asking again does
+// nothing.
+func (s *Source) askCopyLocked(o *outCapture) error {
+	if o.frame == 0 || o.want {
+		return nil
+	}
+	o.want = true
+	if !o.sized {
+		return nil
+	}
+	return s.copyLocked(o)
 }
 
 // destroyFrameLocked destroys o's frame in flight, if any; its events
@@ -300,6 +359,7 @@ func (s *Source) destroyFrameLocked(o *outCapture) {
 	if o.frame != 0 {
 		s.d.c.send(newRequest(o.frame, 1)) // destroy
 		o.frame = 0
+		o.copying = false
 	}
 }
 
@@ -319,17 +379,20 @@ func (s *Source) frameEvent(frame uint32, seq uint64, op uint16, a *args) {
 }
 
 // waitLocked handles frame events until a capture can be returned: all
-// outputs ready for a full one, else at least one. again is true when Next
-// must start over (Refresh, outputs changed, a frame failed).
-func (s *Source) waitLocked(ctx context.Context, full bool) (c host.Capture, again bool, err error) {
+// outputs ready for a full one, else at least one, and notBefore passed.
+// A frame ready earlier is taken only then: its ready event waits at the
+// head of the queue. again is true when Next must start over (Refresh,
+// outputs changed, a frame failed).
+func (s *Source) waitLocked(ctx context.Context, full bool, notBefore time.Time) (c host.Capture, again bool, err error) {
 	var dirty []screen.Rect
 	ready := 0
+wait:
 	for {
 		s.qmu.Lock()
 		q := s.queue
 		s.queue = nil
 		s.qmu.Unlock()
-		for _, e := range q {
+		for i, e := range q {
 			o := s.outOf(e.frame, e.seq)
 			if o == nil {
 				continue // a destroyed frame's
@@ -338,12 +401,12 @@ func (s *Source) waitLocked(ctx context.Context, full bool) (c host.Capture, aga
 			case 0: // buffer(format, width, height, stride uint)
 				o.format, o.w, o.h, o.stride = e.v[0], e.v[1], e.v[2], e.v[3]
 				if s.version < 3 {
-					if err := s.copyLocked(o); err != nil {
+					if err := s.sizedLocked(o); err != nil {
 						return c, false, err
 					}
 				}
 			case 6: // buffer_done
-				if err := s.copyLocked(o); err != nil {
+				if err := s.sizedLocked(o); err != nil {
 					return c, false, err
 				}
 			case 1: // flags(flags uint)
@@ -351,10 +414,25 @@ func (s *Source) waitLocked(ctx context.Context, full bool) (c host.Capture, aga
 			case 4: // damage(x, y, width, height uint)
 				o.damage = append(o.damage, screen.Rect{X: int(e.v[0]), Y: int(e.v[1]), W: int(e.v[2]), H: int(e.v[3])})
 			case 2: // ready
+				if time.Now().Before(notBefore) {
+					s.requeue(q[i:])
+					if err := s.sleepUntil(ctx, notBefore); err != nil {
+						if full {
+							s.refresh.Store(true) // as below
+						}
+						return c, false, err
+					}
+					continue wait // take the rest again, from this ready on
+				}
 				dirty = append(dirty, s.takeLocked(o)...)
 				s.destroyFrameLocked(o)
 				o.failures = 0
 				ready++
+				// The next frame's buffer events come while the
+				// host encodes this one.
+				if err := s.startFrameLocked(o, true); err != nil {
+					return c, false, err
+				}
 			case 3: // failed
 				s.destroyFrameLocked(o)
 				o.failures++
@@ -366,7 +444,7 @@ func (s *Source) waitLocked(ctx context.Context, full bool) (c host.Capture, aga
 				return c, true, nil
 			}
 		}
-		if ready > 0 && (!full || s.allIdleLocked()) {
+		if ready > 0 && (!full || s.allCopiedLocked()) {
 			return host.Capture{Image: s.img, Dirty: dirty}, false, nil
 		}
 		select {
@@ -392,10 +470,17 @@ func (s *Source) waitLocked(ctx context.Context, full bool) (c host.Capture, aga
 	}
 }
 
-// allIdleLocked reports whether no output has a frame in flight.
-func (s *Source) allIdleLocked() bool {
+// requeue puts events back at the head of the queue, for the next look.
+func (s *Source) requeue(events []frameEvent) {
+	s.qmu.Lock()
+	s.queue = append(append([]frameEvent(nil), events...), s.queue...)
+	s.qmu.Unlock()
+}
+
+// allCopiedLocked reports whether no output waits for a copy.
+func (s *Source) allCopiedLocked() bool {
 	for _, o := range s.outs {
-		if o.frame != 0 {
+		if o.copying {
 			return false
 		}
 	}
@@ -409,6 +494,16 @@ func (s *Source) outOf(frame uint32, seq uint64) *outCapture {
 		}
 	}
 	return nil
+}
+
+// sizedLocked notes that the compositor has said which buffer o's frame
+// wants, and sends the copy if Next has asked for it.
+func (s *Source) sizedLocked(o *outCapture) error {
+	o.sized = true
+	if !o.want {
+		return nil
+	}
+	return s.copyLocked(o)
 }
 
 // copyLocked sends copy (or copy_with_damage) into a buffer of the size
@@ -432,6 +527,7 @@ func (s *Source) copyLocked(o *outCapture) error {
 	if o.damaged {
 		op = 2 // copy_with_damage
 	}
+	o.copying = true
 	return s.d.c.send(newRequest(o.frame, op).uint(b.id))
 }
 

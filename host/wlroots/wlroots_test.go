@@ -177,6 +177,64 @@ func TestIdleScreenBlocksAndDamageIsReported(t *testing.T) {
 	}
 }
 
+// showsColour reports whether img has the colour rgb at (x, y).
+func showsColour(img *screen.Image, x, y int, rgb [3]byte) bool {
+	px := img.Row(y)[4*x:]
+	return px[2] == rgb[0] && px[1] == rgb[1] && px[0] == rgb[2]
+}
+
+// NextAfter holds a change back until its time, and a change held back
+// when its context ends is returned by the next call.
+func TestNextAfter(t *testing.T) {
+	s := wltest.Start(t, 640, 480, "")
+	src := openSource(t, s)
+	if _, err := next(src, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, src, 200*time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	notBefore := time.Now().Add(300 * time.Millisecond)
+	s.Msg("output", "HEADLESS-1", "bg", "#ff8000", "solid_color")
+	c, err := src.NextAfter(ctx, notBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now := time.Now(); now.Before(notBefore) {
+		t.Errorf("NextAfter returned %v before its time", notBefore.Sub(now))
+	}
+	if len(c.Dirty) == 0 {
+		t.Error("no dirty rects after a change")
+	}
+	orange := [3]byte{0xff, 0x80, 0x00}
+	for !showsColour(c.Image, 320, 240, orange) {
+		if c, err = next(src, 5*time.Second); err != nil {
+			t.Fatal("the new background did not show:", err)
+		}
+	}
+	settle(t, src, 200*time.Millisecond)
+
+	// The wait ends with ctx; what changed meanwhile is not lost.
+	s.Msg("output", "HEADLESS-1", "bg", "#0080ff", "solid_color")
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	if _, err := src.NextAfter(short, time.Now().Add(time.Hour)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("NextAfter past its context = %v, want context.DeadlineExceeded", err)
+	}
+	time.Sleep(300 * time.Millisecond) // swaybg has drawn by then
+	blue := [3]byte{0x00, 0x80, 0xff}
+	for {
+		c, err := next(src, 2*time.Second)
+		if err != nil {
+			t.Fatal("the change made during the cancelled wait did not show:", err)
+		}
+		if showsColour(c.Image, 320, 240, blue) {
+			break
+		}
+	}
+}
+
 // waitFile waits until the file holds want.
 func waitFile(t *testing.T, path, want string) {
 	t.Helper()
