@@ -28,6 +28,26 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
 	})
+	b.Run("typing, lines damaged", func(b *testing.B) {
+		// As typing, but the dirty rects are the glyphs' whole lines, as
+		// a Wayland compositor reports foot's damage.
+		img := screen.NewImage(1920, 1080)
+		term := newTextScreen(img, img.Bounds(), false, 1)
+		term.fillText()
+		enc := screen.NewEncoder()
+		mustEncode(b, enc, img, nil, screen.Full)
+		total := 0
+		b.ResetTimer()
+		for i := range b.N {
+			dirty := make([]screen.Rect, 0, 3)
+			for k := range 3 {
+				r := term.put((3*i+k)%term.cols, 60, 1+(i+k)%40)
+				dirty = append(dirty, screen.Rect{Y: r.Y, W: img.W, H: r.H})
+			}
+			total += mustEncode(b, enc, img, dirty, screen.Full)
+		}
+		b.ReportMetric(float64(total)/float64(b.N), "bytes/update")
+	})
 	b.Run("scroll", func(b *testing.B) {
 		// A full-screen terminal scrolled by one line: copy plus new line.
 		img := screen.NewImage(1920, 1080)

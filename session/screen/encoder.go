@@ -64,6 +64,8 @@ type Encoder struct {
 	changed []int   // tiles whose box was non-empty after diffing, in raster order
 	seen    []uint32
 	gen     uint32
+	part    []Rect // per tile seen in this diff: the part of it to compare
+	touched []int  // the tiles seen in this diff
 
 	zbuf  bytes.Buffer
 	zw    *zstd.Encoder
@@ -146,6 +148,7 @@ func (e *Encoder) startKeyframe(img *Image) {
 	e.quality = make([]Level, n)
 	e.box = make([]Rect, n)
 	e.seen = make([]uint32, n)
+	e.part = make([]Rect, n)
 	e.changed = e.changed[:0]
 	for t := range n {
 		e.box[t] = e.tileRect(t)
@@ -175,59 +178,67 @@ func (e *Encoder) tilesOf(r Rect, f func(t int)) {
 }
 
 // diff finds the changed tiles and their boxes. It reports whether there is
-// anything to send.
+// anything to send. Only the parts of the tiles inside dirty are compared
+// (pixels outside it are the decoder's already): a line of text that
+// changed is a strip of a few rows across its tiles.
 func (e *Encoder) diff(img *Image, dirty []Rect, lv Level) bool {
 	e.changed = e.changed[:0]
+	e.touched = e.touched[:0]
 	e.gen++
 	if e.gen == 0 {
 		clear(e.seen)
 		e.gen = 1
 	}
-	mark := func(t int) {
+	// mark adds part, a part of tile t, to what is compared of t.
+	mark := func(t int, part Rect) {
 		if e.seen[t] == e.gen {
+			e.part[t] = e.part[t].Union(part)
 			return
 		}
 		e.seen[t] = e.gen
-		e.box[t] = e.diffTile(img, t, lv)
-		if e.box[t].Empty() {
-			e.stats.Unchanged++
-			return
-		}
-		e.changed = append(e.changed, t)
+		e.part[t] = part
+		e.touched = append(e.touched, t)
 	}
 	if dirty == nil {
 		for t := range e.box {
-			mark(t)
+			mark(t, e.tileRect(t))
 		}
 	} else {
 		b := img.Bounds()
 		for _, r := range dirty {
 			if r = r.Intersect(b); !r.Empty() {
-				e.tilesOf(r, mark)
+				e.tilesOf(r, func(t int) { mark(t, r.Intersect(e.tileRect(t))) })
 			}
 		}
 		for t, q := range e.quality {
 			if q < lv {
-				mark(t)
+				mark(t, e.tileRect(t))
 			}
 		}
-		slices.Sort(e.changed)
+		slices.Sort(e.touched)
+	}
+	for _, t := range e.touched {
+		e.box[t] = e.diffTile(img, t, e.part[t], lv)
+		if e.box[t].Empty() {
+			e.stats.Unchanged++
+			continue
+		}
+		e.changed = append(e.changed, t)
 	}
 	return len(e.changed) > 0
 }
 
-// diffTile returns the box of the pixels of tile t that the decoder does not
-// hold as img has them: the whole tile if its pixels are below level lv.
-// An unchanged tile whose ignored bytes differ is synced so that later
-// comparisons take the fast path.
-func (e *Encoder) diffTile(img *Image, t int, lv Level) Rect {
-	r := e.tileRect(t)
+// diffTile returns the box of the pixels of part, a part of tile t, that
+// the decoder does not hold as img has them: the whole tile if its pixels
+// are below level lv. A part unchanged but for its ignored bytes is synced
+// so that later comparisons take the fast path.
+func (e *Encoder) diffTile(img *Image, t int, part Rect, lv Level) Rect {
 	if e.quality[t] < lv {
-		return r
+		return e.tileRect(t)
 	}
-	box, same := diffBox(img, e.prev, r)
+	box, same := diffBox(img, e.prev, part)
 	if box.Empty() && !same {
-		copyPixels(e.prev, img, r)
+		copyPixels(e.prev, img, part)
 	}
 	return box
 }
