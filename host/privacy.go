@@ -70,6 +70,7 @@ type privacyView struct {
 	secure bool          // a secure prompt is up: send nothing
 	class  string        // the prompt's class, for the log
 	masks  []screen.Rect // paint these black
+	wins   []Window      // the window list it was made from; nil if none was read
 }
 
 // privacy reads the window list now. Without a WindowLister there is
@@ -84,7 +85,7 @@ func (h *Host) privacy(ctx context.Context) privacyView {
 		h.logger.Warn("cannot read the window list; blanking the view", "err", err)
 		return privacyView{secure: true, class: "(window list unavailable)"}
 	}
-	var v privacyView
+	v := privacyView{wins: wins}
 	for _, w := range wins {
 		switch {
 		case MatchClass(w, h.cfg.SecurePrompts):

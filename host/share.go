@@ -89,6 +89,8 @@ type sharer struct {
 	busy     int       // updates in a row that sent a busyShare of the area, less than busyGap apart
 	lastBusy time.Time // when the last of them was captured
 
+	wins []Window // the window list read with the last capture sent, for move hints; nil if none
+
 	mu       sync.Mutex // guards the fields below, shared with ack and interrupt
 	seq      uint32     // of the last update sent
 	acked    uint32
@@ -170,14 +172,20 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 		}
 		at := time.Now() // the change is on screen by then
 		if s.paused {
+			s.wins = nil
 			continue // resuming asks for the whole screen again
 		}
 		// Privacy is checked after the capture, against the windows
 		// as they are now: a prompt mapped before the capture is seen.
 		pv := s.h.privacy(ctx)
 		if s.setBlank(s.h.setSecure(pv.secure, pv.class)) {
+			s.wins = nil
 			continue // this frame is never sent
 		}
+		if len(c.Moves) == 0 {
+			c.Moves = windowMoves(s.wins, pv.wins, c.Image.Bounds())
+		}
+		s.wins = pv.wins
 		painted := mask(c.Image, pv.masks)
 		c.Dirty = append(append(c.Dirty, painted...), s.masked...)
 		s.masked = painted
@@ -185,6 +193,46 @@ func (s *sharer) run(ctx context.Context) (ShareStats, error) {
 			return s.stats, err
 		}
 	}
+}
+
+// windowMoves returns move hints for the windows that moved between two
+// window lists (the one read with the previous capture sent, and this
+// capture's), for sources that give none (a Wayland compositor tells its
+// clients nothing of other windows; sway's window list does). A window is
+// recognised by its class, instance and size: the first of each in
+// either list (sway lists a moved window's old places after the windows).
+// Only windows wholly inside bounds count. Hints may be wrong; the
+// encoder checks them against the pixels.
+func windowMoves(prev, cur []Window, bounds screen.Rect) []screen.Move {
+	if len(prev) == 0 || len(cur) == 0 {
+		return nil
+	}
+	type key struct {
+		instance, class string
+		w, h            int
+	}
+	keyOf := func(w Window) key { return key{w.Instance, w.Class, w.Rect.W, w.Rect.H} }
+	first := func(list []Window, k key) (screen.Rect, bool) {
+		for _, w := range list {
+			if keyOf(w) == k {
+				return w.Rect, true
+			}
+		}
+		return screen.Rect{}, false
+	}
+	var moves []screen.Move
+	for i, w := range cur {
+		k := keyOf(w)
+		if _, dup := first(cur[:i], k); dup {
+			continue // not the first of its kind
+		}
+		p, ok := first(prev, k)
+		if !ok || p == w.Rect || p.Empty() || p.Intersect(bounds) != p || w.Rect.Intersect(bounds) != w.Rect {
+			continue
+		}
+		moves = append(moves, screen.Move{Src: p, DstX: w.Rect.X, DstY: w.Rect.Y})
+	}
+	return moves
 }
 
 // next waits for the source's next capture. A command (interrupt) ends
