@@ -32,6 +32,13 @@
 //     pixman; TestCaptureEqualsGrim logs it), but captures back to back
 //     are paced by the refresh rate (BenchmarkCaptureWhole: 16.5 ms at
 //     1920×1080, 60 Hz).
+//   - The Source is a host.PacedSource: NextAfter asks for the copy at
+//     once and holds a frame ready early until the sharer's time (the
+//     compositor draws at most once a refresh, so it still shows the
+//     screen as it is then), and the next frame's capture_output goes out
+//     as soon as one is ready, so its buffer events come while the host
+//     encodes: neither the sharer's timer nor the buffer events wake the
+//     host apart from the change itself.
 //   - ext-image-copy-capture-v1 (wlr-screencopy's successor in
 //     wayland-protocols, offered by wlroots 0.19 and later) is used instead
 //     when the compositor offers it with ext-image-capture-source-v1's
