@@ -177,16 +177,6 @@ func (s *Source) setup() error {
 	s.log.Debug("extensions", "damage", fmt.Sprintf("%d.%d", dv.MajorVersion, dv.MinorVersion),
 		"xfixes", fmt.Sprintf("%d.%d", fv.MajorVersion, fv.MinorVersion), "shm", ext["MIT-SHM"], "randr15", s.randr15)
 
-	// Events: top-level windows' geometry (for move hints) and the root's
-	// size; the cursor's shape; RandR's monitor changes.
-	mask := uint32(xproto.EventMaskStructureNotify | xproto.EventMaskSubstructureNotify)
-	if err := xproto.ChangeWindowAttributesChecked(c, s.root, xproto.CwEventMask, []uint32{mask}).Check(); err != nil {
-		return fmt.Errorf("x11: select events on the root window: %w", err)
-	}
-	xfixes.SelectCursorInput(c, s.root, xfixes.CursorNotifyMaskDisplayCursor)
-	if s.hasRR {
-		randr.SelectInput(c, s.root, randr.NotifyMaskScreenChange|randr.NotifyMaskCrtcChange|randr.NotifyMaskOutputChange)
-	}
 	if err := s.queryWindows(); err != nil {
 		return err
 	}
@@ -199,6 +189,26 @@ func (s *Source) setup() error {
 		return fmt.Errorf("x11: create a window: %w", err)
 	}
 
+	s.hasSHM = ext["MIT-SHM"]
+	s.grab = s.newGrabber(s.hasSHM, s.rootW, s.rootH)
+
+	// Only now ask for events, with nothing left to wait for but the
+	// checks of these requests: xgb stops reading the connection (replies
+	// too) when its event queue is full, and nobody reads events before
+	// the reader starts, so a busy desktop (a window being dragged) could
+	// otherwise fill it while setup waits for a reply, for ever. Windows
+	// that change between queryWindows and here only cost move hints
+	// until their next event.
+	// Top-level windows' geometry (for move hints) and the root's size;
+	// the cursor's shape; RandR's monitor changes; then damage.
+	mask := uint32(xproto.EventMaskStructureNotify | xproto.EventMaskSubstructureNotify)
+	if err := xproto.ChangeWindowAttributesChecked(c, s.root, xproto.CwEventMask, []uint32{mask}).Check(); err != nil {
+		return fmt.Errorf("x11: select events on the root window: %w", err)
+	}
+	xfixes.SelectCursorInput(c, s.root, xfixes.CursorNotifyMaskDisplayCursor)
+	if s.hasRR {
+		randr.SelectInput(c, s.root, randr.NotifyMaskScreenChange|randr.NotifyMaskCrtcChange|randr.NotifyMaskOutputChange)
+	}
 	if s.damage, err = damage.NewDamageId(c); err != nil {
 		return fmt.Errorf("x11: %w", err)
 	}
@@ -209,8 +219,6 @@ func (s *Source) setup() error {
 		return fmt.Errorf("x11: create damage on the root window: %w", err)
 	}
 
-	s.hasSHM = ext["MIT-SHM"]
-	s.grab = s.newGrabber(s.hasSHM, s.rootW, s.rootH)
 	return nil
 }
 
