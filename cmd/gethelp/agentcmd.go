@@ -151,23 +151,17 @@ func (m *Main) agentHost(o agentOptions, ttl time.Duration) func(string) (host.C
 			closers = append(closers, src.Close)
 		}
 		cfg := host.Config{
-			ListenAddr:   o.listen,
-			HostName:     o.name,
-			Store:        store,
-			LogDir:       logDir,
-			Source:       src,
-			Level:        screen.High,
-			Monitor:      -1,
-			Logger:       m.logger.With("ticket", ticket),
-			NoControl:    noControl(pol, m.cfg),
-			IgnoreEscape: m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl,
-			AdminPrompts: canAnswerAdminPrompts(),
-			FilesDir:     filesDir(m.cfg, m.Getenv),
-
-			SecurePrompts: m.cfg.SecurePrompts,
-			MaskedWindows: m.cfg.MaskedWindows,
-			Rendezvous:    m.cfg.Rendezvous,
+			ListenAddr: o.listen,
+			HostName:   o.name,
+			Store:      store,
+			LogDir:     logDir,
+			Source:     src,
+			Level:      screen.High,
+			Monitor:    -1,
+			Logger:     m.logger.With("ticket", ticket),
+			Rendezvous: m.cfg.Rendezvous,
 		}
+		m.personSettings(&cfg, pol)
 		devices, err := m.hostDevices(&cfg, srcName)
 		if err != nil {
 			release()

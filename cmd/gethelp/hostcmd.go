@@ -156,8 +156,7 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 
 	out := &jsonOut{w: m.Stdout}
 	var (
-		uimu sync.Mutex
-		ui   *hostui.Server
+		page hostPage
 	)
 	hc := host.Config{
 		ListenAddr: o.listen,
@@ -173,48 +172,22 @@ func (m *Main) serve(ctx context.Context, o inviteOptions) error {
 		Level:      level,
 		Monitor:    o.monitor,
 		Logger:     m.logger,
-
-		NoControl:    noControl(pol, m.cfg),
-		IgnoreEscape: m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl,
-		AdminPrompts: canAnswerAdminPrompts(),
-		FilesDir:     filesDir(m.cfg, m.Getenv),
-
-		SecurePrompts: m.cfg.SecurePrompts,
-		MaskedWindows: m.cfg.MaskedWindows,
-		Rendezvous:    orDefault(o.rendezvous, m.cfg.Rendezvous),
+		Rendezvous: orDefault(o.rendezvous, m.cfg.Rendezvous),
 		OnEvent: func(e host.Event) {
 			if o.json {
 				out.write(e)
 			} else {
 				m.printHostEvent(e)
 			}
-			uimu.Lock()
-			defer uimu.Unlock()
-			if ui != nil {
-				ui.Publish(e)
-			}
+			page.publish(e, nil)
 		},
 	}
-	release, err := m.hostDevices(&hc, srcName)
+	m.personSettings(&hc, pol)
+	h, ui, stop, err := m.startHost(hc, srcName, &page, !o.json && !o.noUI)
 	if err != nil {
 		return err
 	}
-	defer release()
-	h, err := host.New(hc)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	if !o.json && !o.noUI {
-		srv, err := hostui.New(h, hostui.Options{Level: level.String(), Logger: m.logger})
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		uimu.Lock()
-		ui = srv
-		uimu.Unlock()
-	}
+	defer stop()
 	inv := h.Invitation()
 	data, err := inv.Marshal()
 	if err == nil {
@@ -640,4 +613,64 @@ func pathText(path string) string {
 		return " (relayed, end-to-end encrypted)"
 	}
 	return ""
+}
+
+// personSettings fills in what the administrator's policy and the person's
+// settings say about control, administrator prompts, files and privacy:
+// the same for an invitation, offers of help and the agent's tickets.
+func (m *Main) personSettings(hc *host.Config, pol Policy) {
+	hc.NoControl = noControl(pol, m.cfg)
+	hc.IgnoreEscape = m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl
+	hc.AdminPrompts = canAnswerAdminPrompts()
+	hc.FilesDir = filesDir(m.cfg, m.Getenv)
+	hc.SecurePrompts = m.cfg.SecurePrompts
+	hc.MaskedWindows = m.cfg.MaskedWindows
+}
+
+// hostPage is the person's local web page once it runs; events before
+// that (or without a page) are not published.
+type hostPage struct {
+	mu  sync.Mutex
+	srv *hostui.Server // guarded by mu
+}
+
+// publish shows e on the page, if there is one, then calls then (if not
+// nil) with it, under the page's lock.
+func (p *hostPage) publish(e host.Event, then func(*hostui.Server)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv == nil {
+		return
+	}
+	p.srv.Publish(e)
+	if then != nil {
+		then(p.srv)
+	}
+}
+
+// startHost opens the devices hc's source needs, the host and, with
+// withPage, its local web page (set in page). stop closes them all.
+func (m *Main) startHost(hc host.Config, srcName string, page *hostPage, withPage bool) (*host.Host, *hostui.Server, func(), error) {
+	release, err := m.hostDevices(&hc, srcName)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	h, err := host.New(hc)
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	stop := func() { h.Close(); release() }
+	if !withPage {
+		return h, nil, stop, nil
+	}
+	srv, err := hostui.New(h, hostui.Options{Level: hc.Level.String(), Logger: m.logger})
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	page.mu.Lock()
+	page.srv = srv
+	page.mu.Unlock()
+	return h, srv, func() { srv.Close(); stop() }, nil
 }

@@ -179,9 +179,8 @@ func (m *Main) hostServe(ctx context.Context, args []string) error {
 
 	out := &jsonOut{w: m.Stdout}
 	var (
-		uimu   sync.Mutex
-		ui     *hostui.Server
-		opened bool // guarded by uimu: the page was opened for an offer
+		page   hostPage
+		opened bool // guarded by page's lock (publish's then): the page was opened for an offer
 	)
 	hc := host.Config{
 		ListenAddr: o.listen,
@@ -198,51 +197,26 @@ func (m *Main) hostServe(ctx context.Context, args []string) error {
 				return p.offerPolicy(), err
 			},
 		},
-
-		NoControl:    noControl(pol, m.cfg),
-		IgnoreEscape: m.cfg.EscStopsControl != nil && !*m.cfg.EscStopsControl,
-		AdminPrompts: canAnswerAdminPrompts(),
-		FilesDir:     filesDir(m.cfg, m.Getenv),
-
-		SecurePrompts: m.cfg.SecurePrompts,
-		MaskedWindows: m.cfg.MaskedWindows,
 		OnEvent: func(e host.Event) {
 			if o.json {
 				out.write(e)
 			} else {
 				m.printServeEvent(e)
 			}
-			uimu.Lock()
-			defer uimu.Unlock()
-			if ui != nil {
-				ui.Publish(e)
+			page.publish(e, func(ui *hostui.Server) {
 				if e.Type == host.EventOffer && !opened {
 					opened = true // the person must see the question; once is enough
 					m.showPage(ui.URL(), o.noBrowser, "You can also answer on the page at")
 				}
-			}
+			})
 		},
 	}
-	release, err := m.hostDevices(&hc, srcName)
+	m.personSettings(&hc, pol)
+	h, _, stop, err := m.startHost(hc, srcName, &page, !o.json && !o.noUI)
 	if err != nil {
 		return err
 	}
-	defer release()
-	h, err := host.New(hc)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	if !o.json && !o.noUI {
-		srv, err := hostui.New(h, hostui.Options{Level: level.String(), Logger: m.logger})
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		uimu.Lock()
-		ui = srv
-		uimu.Unlock()
-	}
+	defer stop()
 	addrs := make([]string, len(h.Invitation().Addresses))
 	for i, a := range h.Invitation().Addresses {
 		addrs[i] = a.String()
