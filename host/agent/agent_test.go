@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gethelp/gethelp/agentlink"
 	"github.com/gethelp/gethelp/host"
@@ -270,8 +271,11 @@ func TestResendWhileWaiting(t *testing.T) {
 	}
 }
 
+// The bot may hear "ended" and send resend before the ended ticket has
+// finished closing (slowRelease makes sure it does here): the person is
+// asked again all the same, once it has.
 func TestResendAfterEndAsksAgain(t *testing.T) {
-	r := startAgent(t, options{})
+	r := startAgent(t, options{slowRelease: 300 * time.Millisecond})
 	l := r.bot.accept(t, ann)
 	inv, pw := r.openTicket(l, "T-10")
 	v := connectViewer(t, inv, pw)

@@ -150,6 +150,9 @@ type options struct {
 	keyPath   string
 	bot       *bot
 	hostError func(ticket string) error
+	// slowRelease holds each ticket's end (its host is closed, its screen
+	// not yet released) this long, as a loaded machine may.
+	slowRelease time.Duration
 }
 
 func startAgent(t *testing.T, o options) *running {
@@ -188,6 +191,7 @@ func startAgent(t *testing.T, o options) *running {
 			return host.Config{
 					ListenAddr: "127.0.0.1:0", HostName: "Ann", Source: src, Monitor: -1, LogDir: logDir,
 				}, func() {
+					time.Sleep(o.slowRelease)
 					src.Close()
 					r.released.Add(1)
 				}, nil

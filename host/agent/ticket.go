@@ -28,6 +28,7 @@ type ticket struct {
 	stopHost  context.CancelFunc // ends the current host's Run; nil when there is none
 	reissue   bool               // the current host is stopped to be replaced
 	reask     bool               // ... and the person is to be asked again first
+	again     bool               // a resend came while the ended host was still shutting down: ask again then
 	cancelled string             // why the bot or the person cancelled it; "" if not
 
 	connectedAt time.Time
@@ -107,8 +108,13 @@ func (a *Agent) startLocked(t *ticket, again bool) {
 		a.serveTicket(ctx, t, again)
 		a.mu.Lock()
 		t.running, t.cancel = false, nil
-		a.finished = append(a.finished, t.id)
-		a.pruneLocked()
+		if t.again && !a.stopping && t.cancelled == "" {
+			t.again = false
+			a.startLocked(t, true)
+		} else {
+			a.finished = append(a.finished, t.id)
+			a.pruneLocked()
+		}
 		a.mu.Unlock()
 	}()
 }
@@ -381,6 +387,10 @@ func (a *Agent) resend(id string) {
 		t.stopHost()
 	case !t.running:
 		a.startLocked(t, true) // ended, expired or failed: ask again
+	case t.state == StateEnded || t.state == StateExpired:
+		// The bot heard "ended" before the host finished closing: ask
+		// again as soon as it has.
+		t.again = true
 	default:
 		fail("the ticket is changing state; try again")
 	}
